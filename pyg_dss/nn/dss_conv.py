@@ -1,0 +1,85 @@
+"""The DSS layer: a siamese branch per element plus a shared branch per set."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from torch import Tensor
+from torch.nn import Module
+
+from pyg_dss.nn.aggr import broadcast, check_reduce, set_aggregate
+from torch_geometric.nn.inits import reset
+
+from pyg_dss.nn.utils import shared_inputs
+
+
+class DSSConv(Module):
+    r"""The Deep Sets for Symmetric elements layer of `Maron et al. (ICML 2020)
+    <https://arxiv.org/abs/2002.08599>`_.
+
+    For a set of elements :math:`x_1, \dots, x_n` with symmetry group
+    :math:`H` (vertex relabelling, point permutation), every linear
+    :math:`S_n \times H`-equivariant layer has the form
+
+    .. math::
+        \mathbf{y}_i = L_1(\mathbf{x}_i) + L_2\Big(\mathrm{AGG}_{j=1}^{n}
+        \mathbf{x}_j\Big),
+
+    with :math:`L_1, L_2` :math:`H`-equivariant base layers (here: any PyG
+    layer called as ``layer(x, edge_index)``) and
+    :math:`\mathrm{AGG} \in \{\mathrm{sum}, \mathrm{mean}, \mathrm{max}\}`.
+    :math:`L_1` (siamese branch) runs on every element with its own edges;
+    :math:`L_2` (shared branch) runs once per set on the aggregate over the
+    shared domain (``sets.shared_edge_index``) and is broadcast back to every
+    element.  For a corresponded set the aggregate is per vertex over the n
+    copies; for an uncorresponded set it runs over all nodes of all elements
+    (for ``"sum"`` and ``"max"`` this equals aggregating per-element pooled
+    summaries), a single shared vertex broadcast to every node.
+
+    With ``shared=None`` the layer is the siamese baseline
+    :math:`\mathbf{y}_i = L_1(\mathbf{x}_i)` (no sharing).
+
+    Args:
+        siamese: base layer :math:`L_1`.
+        shared: base layer :math:`L_2`, or :obj:`None` for no sharing.
+        aggr: ``"sum"``, ``"mean"`` or ``"max"``.
+        siamese_norm, shared_norm: optional modules applied to each branch's
+            output before the sum (the paper uses a BatchNorm on each).
+
+    Shapes:
+        - input: node features [N, F_in], ``edge_index`` [2, E], ``sets`` a
+          :class:`~pyg_dss.data.SetData` or a batch of them; extra node-level
+          keyword tensors (e.g. ``pos``) go to both branches, averaged per
+          shared vertex for :math:`L_2`.
+        - output: [N, F_out].
+    """
+    def __init__(self, siamese: Module, shared: Optional[Module] = None, aggr: str = "sum",
+                 siamese_norm: Optional[Module] = None,
+                 shared_norm: Optional[Module] = None) -> None:
+        super().__init__()
+        self.siamese = siamese
+        self.shared = shared
+        self.aggr = check_reduce(aggr)
+        self.siamese_norm = siamese_norm
+        self.shared_norm = shared_norm
+
+    def reset_parameters(self) -> None:
+        for m in (self.siamese, self.shared, self.siamese_norm, self.shared_norm):
+            reset(m)
+
+    def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
+        out = self.siamese(x, edge_index, **kwargs)
+        if self.siamese_norm is not None:
+            out = self.siamese_norm(out)
+        if self.shared is None:
+            return out
+        agg = set_aggregate(x, sets, self.aggr)
+        shared = self.shared(agg, sets.shared_edge_index, **shared_inputs(kwargs, x, sets))
+        if self.shared_norm is not None:
+            shared = self.shared_norm(shared)
+        return out + broadcast(shared, sets)
+
+    def __repr__(self) -> str:
+        if self.shared is None:
+            return f"{self.__class__.__name__}(siamese={self.siamese}, shared=None)"
+        return (f"{self.__class__.__name__}(siamese={self.siamese}, shared={self.shared}, "
+                f"aggr={self.aggr!r})")
