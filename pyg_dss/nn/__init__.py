@@ -5,10 +5,12 @@ from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import (DeepSetsLayer, ElementPool, set_argmax, set_log_softmax,
                               set_nll_loss)
 from pyg_dss.nn.model import BASES, VARIANTS, DSSNet, make_layer
+from pyg_dss.nn.set_gcn import SetGCNConv
 from pyg_dss.nn.pointnet import KNNPointNetConv, PointNetLayer, knn_graph
 
 __all__ = [
     "DSSConv", "SridharConv", "AittalaConv", "PointNetLayer", "KNNPointNetConv", "knn_graph",
     "ElementPool", "DeepSetsLayer", "set_log_softmax", "set_argmax", "set_nll_loss",
     "DSSNet", "make_layer", "BASES", "VARIANTS", "set_aggregate", "broadcast",
+    "SetGCNConv",
 ]

@@ -9,7 +9,8 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.nn.inits import reset
 
-from pyg_dss.nn.aggr import broadcast, set_aggregate
+from pyg_dss.nn.aggr import broadcast, common_num_vertices, set_aggregate
+from pyg_dss.nn.utils import with_hint
 
 
 class _BaseThenMix(Module):
@@ -26,7 +27,8 @@ class _BaseThenMix(Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
-        h = self.mix(self.base(x, edge_index, **kwargs), sets)
+        h = self.base(x, edge_index, **with_hint(self.base, kwargs, common_num_vertices(sets)))
+        h = self.mix(h, sets)
         return h if self.norm is None else self.norm(h)
 
     def __repr__(self) -> str:

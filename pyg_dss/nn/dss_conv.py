@@ -6,10 +6,10 @@ from typing import Any, Optional
 from torch import Tensor
 from torch.nn import Module
 
-from pyg_dss.nn.aggr import broadcast, check_reduce, set_aggregate
+from pyg_dss.nn.aggr import add_broadcast, check_reduce, common_num_vertices, set_aggregate
 from torch_geometric.nn.inits import reset
 
-from pyg_dss.nn.utils import shared_inputs
+from pyg_dss.nn.utils import shared_inputs, with_hint
 
 
 class DSSConv(Module):
@@ -51,6 +51,14 @@ class DSSConv(Module):
           keyword tensors (e.g. ``pos``) go to both branches, averaged per
           shared vertex for :math:`L_2`.
         - output: [N, F_out].
+
+    Fast path: a base layer whose ``forward`` takes a ``num_vertices``
+    argument (e.g. :class:`~pyg_dss.nn.SetGCNConv`) receives the number of
+    shared vertices per set when it is the same for every set of the batch,
+    and may then propagate over the shared topology as one sparse product.
+    The aggregate and broadcast use a reshape when the batch is dense
+    (:func:`~pyg_dss.nn.aggr.dense_layout`).  Results do not depend on which
+    path runs.
     """
     def __init__(self, siamese: Module, shared: Optional[Module] = None, aggr: str = "sum",
                  siamese_norm: Optional[Module] = None,
@@ -67,19 +75,22 @@ class DSSConv(Module):
             reset(m)
 
     def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
-        out = self.siamese(x, edge_index, **kwargs)
+        V = common_num_vertices(sets)
+        out = self.siamese(x, edge_index, **with_hint(self.siamese, kwargs, V))
         if self.siamese_norm is not None:
             out = self.siamese_norm(out)
         if self.shared is None:
             return out
         agg = set_aggregate(x, sets, self.aggr)
-        shared = self.shared(agg, sets.shared_edge_index, **shared_inputs(kwargs, x, sets))
+        shared = self.shared(agg, sets.shared_edge_index,
+                             **with_hint(self.shared, shared_inputs(kwargs, x, sets), V))
         if self.shared_norm is not None:
             shared = self.shared_norm(shared)
-        return out + broadcast(shared, sets)
+        return add_broadcast(out, shared, sets)
 
     def __repr__(self) -> str:
         if self.shared is None:
             return f"{self.__class__.__name__}(siamese={self.siamese}, shared=None)"
         return (f"{self.__class__.__name__}(siamese={self.siamese}, shared={self.shared}, "
                 f"aggr={self.aggr!r})")
+

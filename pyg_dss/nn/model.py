@@ -5,18 +5,18 @@ from typing import Any, Callable, Sequence, Union
 
 from torch import Tensor
 from torch.nn import BatchNorm1d, ELU, Module, ModuleList, ReLU
-from torch_geometric.nn import GCNConv
 
 from pyg_dss.nn.aggr import check_reduce
 from pyg_dss.nn.baselines import AittalaConv, SridharConv
 from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import DeepSetsLayer, ElementPool, set_log_softmax
+from pyg_dss.nn.set_gcn import SetGCNConv
 from pyg_dss.nn.pointnet import KNNPointNetConv, PointNetLayer
 
 BaseFactory = Callable[[int, int], Module]
 
 BASES = {
-    "gcn": lambda i, o: GCNConv(i, o),
+    "gcn": SetGCNConv,
     "pointnet": PointNetLayer,
     "pointnet-knn": KNNPointNetConv,
 }
