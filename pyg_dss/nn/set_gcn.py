@@ -70,6 +70,15 @@ class TensorKeyedCache:
         self._entries.clear()
 
 
+def _spmm(A: Tensor, x: Tensor) -> Tensor:
+    """``A @ x`` for a sparse CSR ``A``, written straight into a new tensor:
+    ``torch.sparse.mm`` zero-fills its output and copies the result, which on
+    CPU took 110-120 ms of a 193k x 128 product whose multiply is about 20 ms
+    (``beta=0`` ignores the uninitialised input, NaNs included)."""
+    out = x.new_empty(A.size(0), x.size(1))
+    return torch.addmm(out, A, x, beta=0, out=out)
+
+
 class _SymmetricSpMM(torch.autograd.Function):
     """``y = A @ x`` with a constant sparse ``A`` whose transpose ``AT`` is
     given (the same object when ``A`` is symmetric): the backward is one more
@@ -77,13 +86,13 @@ class _SymmetricSpMM(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, A: Tensor, AT: Tensor, x: Tensor) -> Tensor:  # type: ignore
         ctx.AT = AT
-        return torch.sparse.mm(A, x)
+        return _spmm(A, x)
 
     @staticmethod
     def backward(ctx: Any, grad: Tensor) -> Tuple[None, None, Optional[Tensor]]:  # type: ignore
         if not ctx.needs_input_grad[2]:
             return None, None, None
-        return None, None, torch.sparse.mm(ctx.AT, grad.contiguous())
+        return None, None, _spmm(ctx.AT, grad.contiguous())
 
 
 class _Topology:
