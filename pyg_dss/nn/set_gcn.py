@@ -74,7 +74,10 @@ def _spmm(A: Tensor, x: Tensor) -> Tensor:
     """``A @ x`` for a sparse CSR ``A``, written straight into a new tensor:
     ``torch.sparse.mm`` zero-fills its output and copies the result, which on
     CPU took 110-120 ms of a 193k x 128 product whose multiply is about 20 ms
-    (``beta=0`` ignores the uninitialised input, NaNs included)."""
+    (``beta=0`` ignores the uninitialised input, NaNs included).  Other
+    devices keep ``torch.sparse.mm``."""
+    if A.device.type != "cpu":
+        return torch.sparse.mm(A, x)
     out = x.new_empty(A.size(0), x.size(1))
     return torch.addmm(out, A, x, beta=0, out=out)
 
