@@ -20,7 +20,7 @@ from torch_geometric.data import Data
 
 from .dfaust import SEQUENCES, DynamicFAUST
 from .frame_sets import FrameSets
-from .synthetic import MOTIONS, SyntheticBodies
+from .synthetic import SyntheticBodies
 
 SPLITS = ("train", "val", "test")
 SPLIT_BY = ("subject", "sequence")

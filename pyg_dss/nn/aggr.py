@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from pyg_dss.nn.set_gcn import TensorKeyedCache
+from pyg_dss.nn.cache import TensorKeyedCache
 
 REDUCTIONS = ("sum", "mean", "max")
 
