@@ -48,6 +48,7 @@ from torch_geometric.utils import to_dense_batch
 from tqdm import tqdm
 
 from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
+from pyg_dss.io import atomic_torch_save
 from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
 
 DATASETS = ("synthetic", "dfaust")
@@ -253,11 +254,9 @@ def _barrier() -> None:
 # ---------------------------------------------------------------------------
 def save_checkpoint(path: str, model, optimizer, epoch: int, history: List[dict],
                     best: dict, cfg: Dict[str, Any], wall_s: float) -> None:
-    tmp = path + ".tmp"
-    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "epoch": epoch, "history": history, "best": best,
-                "config": json.dumps(cfg), "wall_s": wall_s}, tmp)
-    os.replace(tmp, path)  # never leave half a checkpoint behind
+    atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                       "epoch": epoch, "history": history, "best": best,
+                       "config": json.dumps(cfg), "wall_s": wall_s}, path)
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:

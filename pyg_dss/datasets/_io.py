@@ -1,12 +1,12 @@
 """Shared plumbing for the datasets: default folders and atomic saving."""
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
-import torch
 from torch_geometric.data import InMemoryDataset
 from torch_geometric.data.data import BaseData
+
+from pyg_dss.io import atomic_torch_save
 
 #: Environment variable that overrides the default datasets folder.
 ENV_VAR = "PYG_DSS_DATASETS"
@@ -28,23 +28,6 @@ def default_root(name: str) -> str:
     if (repo / "pyproject.toml").is_file():
         return str(repo / "datasets" / name)
     return str((Path.cwd() / "datasets" / name).resolve())
-
-
-def atomic_torch_save(obj, path: str) -> None:
-    r"""``torch.save`` to a temporary file in the same folder, then
-    ``os.replace`` it onto :obj:`path`: a reader never sees half a file and
-    two processes building the same cache at once both end with a valid one."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".pt", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 class AtomicSaveMixin:
