@@ -44,11 +44,11 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Subset
 from torch.utils.data.distributed import DistributedSampler
 from torch_geometric.loader import DataLoader
-from torch_geometric.utils import to_dense_batch
 from tqdm import tqdm
 
 from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
 from pyg_dss.io import atomic_torch_save
+from pyg_dss.metrics import kendall_tau, target_order
 from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
 
 DATASETS = ("synthetic", "dfaust")
@@ -96,43 +96,6 @@ def make_model(cfg: Dict[str, Any]) -> DSSNet:
     the set."""
     return DSSNet(3, base=BASE_OF_MODALITY[cfg["modality"]], variant=cfg["model"],
                   hidden=tuple(cfg["hidden"]), head_hidden=tuple(cfg["head_hidden"]))
-
-
-# ---------------------------------------------------------------------------
-# Metrics
-# ---------------------------------------------------------------------------
-def target_order(batch, target: str) -> torch.Tensor:
-    r"""Per element, how strongly it *should* be chosen: for ``"first"`` the
-    negated temporal rank (earliest frame highest), for ``"middle"`` the
-    negated distance in rank to the middle frame."""
-    rank = batch.rank.float()
-    if target == "first":
-        return -rank
-    counts = torch.bincount(batch.element_set)
-    middle = torch.div(counts, 2, rounding_mode="floor").float()
-    return -(rank - middle[batch.element_set]).abs()
-
-
-def kendall_tau(scores: torch.Tensor, truth: torch.Tensor,
-                element_set: torch.Tensor) -> torch.Tensor:
-    r"""Kendall's :math:`\tau_b` between predicted scores and the true order,
-    one value per set ([num_sets], in [-1, 1]; 1 = the scores sort the frames
-    exactly as :obj:`truth` does, 0 = unrelated).
-
-    .. math::
-        \tau_b = \frac{C - D}{\sqrt{(P - T_s)(P - T_t)}}
-
-    with C / D the concordant / discordant pairs, P all pairs, T_s / T_t the
-    pairs tied in scores / in truth. Sets may differ in size."""
-    s, mask = to_dense_batch(scores.float(), element_set)
-    t, _ = to_dense_batch(truth.float(), element_set)
-    ds = torch.sign(s.unsqueeze(2) - s.unsqueeze(1))  # [B, n, n]
-    dt = torch.sign(t.unsqueeze(2) - t.unsqueeze(1))
-    pair = (mask.unsqueeze(2) & mask.unsqueeze(1)).triu(diagonal=1)
-    num = (ds * dt * pair).sum((1, 2))
-    untied_s = ((ds != 0) & pair).sum((1, 2)).float()
-    untied_t = ((dt != 0) & pair).sum((1, 2)).float()
-    return num / (untied_s * untied_t).sqrt().clamp_min(1e-12)
 
 
 # ---------------------------------------------------------------------------

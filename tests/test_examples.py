@@ -6,7 +6,6 @@ import math
 import os
 import subprocess
 import sys
-from itertools import combinations
 from pathlib import Path
 
 import pytest
@@ -114,35 +113,6 @@ def test_help_explains_the_options():
                    "--epochs", "--batch-size", "--lr", "--seed", "--device", "--out",
                    "--resume"):
         assert option in text
-
-
-def _tau_reference(s, t):
-    """Kendall tau-b by counting pairs (what scipy.stats.kendalltau computes)."""
-    c = d = ts = tt = 0
-    for i, j in combinations(range(len(s)), 2):
-        a, b = (s[i] > s[j]) - (s[i] < s[j]), (t[i] > t[j]) - (t[i] < t[j])
-        c += a * b > 0
-        d += a * b < 0
-        ts += a == 0 and b != 0
-        tt += b == 0 and a != 0
-    n0 = c + d
-    return (c - d) / math.sqrt((n0 + ts) * (n0 + tt))
-
-
-def test_kendall_tau():
-    gen = torch.Generator().manual_seed(0)
-    sizes = torch.tensor([5, 7, 3, 7])
-    element_set = torch.repeat_interleave(torch.arange(4), sizes)
-    scores = torch.randint(0, 4, (int(sizes.sum()),), generator=gen).float()  # with ties
-    truth = torch.randn(int(sizes.sum()), generator=gen)
-    got = ffe.kendall_tau(scores, truth, element_set)
-    start = 0
-    for k, n in enumerate(sizes.tolist()):
-        ref = _tau_reference(scores[start:start + n].tolist(), truth[start:start + n].tolist())
-        assert got[k].item() == pytest.approx(ref, abs=1e-6)
-        start += n
-    assert ffe.kendall_tau(truth, truth, element_set).tolist() == pytest.approx([1.0] * 4)
-    assert ffe.kendall_tau(-truth, truth, element_set).tolist() == pytest.approx([-1.0] * 4)
 
 
 def test_compare_variants_tiny(tmp_path, data_root):

@@ -1,11 +1,12 @@
 """The paper's shape-selection network, for every aggregation variant."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence, Union
+from typing import Any, Callable, Dict, Sequence, Union
 
 from torch import Tensor
 from torch.nn import BatchNorm1d, ELU, Module, ModuleList, ReLU
 
+from pyg_dss.checkpoint import register_model
 from pyg_dss.nn.aggr import check_reduce
 from pyg_dss.nn.baselines import AittalaConv, SridharConv
 from pyg_dss.nn.dss_conv import DSSConv
@@ -42,6 +43,7 @@ def make_layer(variant: str, base: BaseFactory, in_channels: int, out_channels: 
     raise ValueError(f"Unknown variant {variant!r}; choose one of {VARIANTS}.")
 
 
+@register_model
 class DSSNet(Module):
     r"""The shape-selection network of Maron et al. (2020): a stack of set
     layers (each: the variant's layer with a BatchNorm per branch, then ReLU),
@@ -76,6 +78,7 @@ class DSSNet(Module):
             raise ValueError(f"Unknown base {base!r}; choose one of {sorted(BASES)} or pass "
                              "a factory (in_channels, out_channels) -> layer.")
         self.in_channels, self.variant = in_channels, variant
+        self.hidden, self.head_hidden = tuple(hidden), tuple(head_hidden)
         self.base_name = base if isinstance(base, str) else getattr(base, "__name__", "custom")
         self.needs_pos = base == "pointnet-knn"
         factory = BASES[base] if isinstance(base, str) else base
@@ -91,6 +94,24 @@ class DSSNet(Module):
             self.head.append(DeepSetsLayer(channels, width, aggr="max"))
             channels = width
         self.head_act = ELU()
+
+    @property
+    def config(self) -> Dict[str, Any]:
+        """The constructor arguments, as plain data: ``DSSNet.from_config(
+        model.config)`` builds the same network (see
+        :func:`pyg_dss.checkpoint.save_model`)."""
+        if self.base_name not in BASES:
+            raise ValueError(f"This DSSNet has a custom base ({self.base_name!r}), which "
+                             "cannot be written as plain data; save its state_dict and "
+                             "rebuild it with the same factory.")
+        return {"in_channels": self.in_channels, "base": self.base_name,
+                "variant": self.variant, "hidden": list(self.hidden),
+                "head_hidden": list(self.head_hidden)}
+
+    @classmethod
+    def from_config(cls, config: Dict[str, Any]) -> "DSSNet":
+        """Builds a network from :attr:`config`."""
+        return cls(**config)
 
     def reset_parameters(self) -> None:
         for m in list(self.layers) + list(self.head):

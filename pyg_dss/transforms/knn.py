@@ -1,4 +1,4 @@
-"""Transforms on :class:`~pyg_dss.data.SetData`."""
+"""The k-nearest-neighbour graphs of the elements of a set (and of its shared domain)."""
 from __future__ import annotations
 
 from torch_geometric.transforms import BaseTransform

@@ -1,0 +1,104 @@
+"""Safe, atomic files: no code runs on load, damaged files name themselves,
+writes honour the umask, temp files of killed writers are cleaned up, and a
+checkpoint rebuilds its model in one call."""
+import json
+import os
+import pickle
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from pyg_dss.checkpoint import load_model, save_model
+from pyg_dss.io import (TEMP_PREFIX, UnreadableFileError, atomic_torch_save, atomic_write_json,
+                        load_json, remove_stale_temp_files, safe_torch_load)
+from pyg_dss.nn import DSSNet
+
+
+class Payload:
+    """Unpickling this writes a marker file: what a planted file would do."""
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_safe_load_refuses_pickled_code(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "evil.pt"
+    torch.save({"state": Payload(str(marker))}, path)
+    with pytest.raises(UnreadableFileError, match=r"Cannot load the dataset cache '.*evil\.pt' "
+                                                  r"safely.*Fix: delete it"):
+        safe_torch_load(str(path), what="dataset cache")
+    assert not marker.exists()
+
+
+def test_safe_load_names_truncated_file(tmp_path):
+    path = tmp_path / "ckpt.pt"
+    atomic_torch_save({"w": torch.randn(100, 100)}, str(path))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UnreadableFileError, match=r"checkpoint '.*ckpt\.pt'"):
+        safe_torch_load(str(path), what="checkpoint")
+    with pytest.raises(FileNotFoundError, match="No checkpoint at"):
+        safe_torch_load(str(tmp_path / "none.pt"), what="checkpoint")
+
+
+def test_load_json_names_damaged_file(tmp_path):
+    path = tmp_path / "metrics.json"
+    atomic_write_json({"a": [1, 2]}, str(path))
+    assert load_json(str(path)) == {"a": [1, 2]}
+    path.write_text('{"a": [1, ')
+    with pytest.raises(UnreadableFileError, match=r"metrics\.json' is not valid JSON"):
+        load_json(str(path), what="metrics file")
+    with pytest.raises(ValueError):  # strict JSON: NaN is refused, not written
+        atomic_write_json({"loss": float("nan")}, str(path))
+    assert path.read_text() == '{"a": [1, '  # the old content is kept on failure
+
+
+def test_atomic_write_follows_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        atomic_torch_save({"a": 1}, str(tmp_path / "a.pt"))
+        atomic_write_json({"a": 1}, str(tmp_path / "a.json"))
+    finally:
+        os.umask(old)
+    for name in ("a.pt", "a.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+    assert not [n for n in os.listdir(tmp_path) if n.startswith(TEMP_PREFIX)]
+
+
+def test_temp_files_of_killed_writers_are_removed(tmp_path):
+    # A writer killed mid-save leaves its temporary file behind.
+    code = ("import os, sys, torch; from pyg_dss import io\n"
+            "def write(f):\n    f.write(b'x' * 1000); f.flush(); os._exit(9)\n"
+            f"io.atomic_write({str(tmp_path / 'big.pt')!r}, write)\n")
+    res = subprocess.run([sys.executable, "-c", code])
+    assert res.returncode == 9
+    left = [n for n in os.listdir(tmp_path) if n.startswith(TEMP_PREFIX)]
+    assert len(left) == 1 and not (tmp_path / "big.pt").exists()
+    # A live writer's file (this process) is kept; the dead one's is removed.
+    host = left[0][len(TEMP_PREFIX):].split("-")[0]
+    mine = tmp_path / f"{TEMP_PREFIX}{host}-{os.getpid()}-abc"
+    mine.write_bytes(b"")
+    assert remove_stale_temp_files(str(tmp_path)) == 1
+    assert os.listdir(tmp_path) == [mine.name]
+
+
+def test_checkpoint_rebuilds_model(tmp_path):
+    torch.manual_seed(0)
+    model = DSSNet(3, base="pointnet", variant="aittala", hidden=(5, 6), head_hidden=(4,))
+    save_model(str(tmp_path / "m.pt"), model, epoch=3, metrics={"acc": 0.5})
+    again, ckpt = load_model(str(tmp_path / "m.pt"))
+    assert isinstance(again, DSSNet) and again.config == model.config
+    assert ckpt["epoch"] == 3 and ckpt["metrics"] == {"acc": 0.5}
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+        assert torch.equal(a, b), k
+    # A bare state_dict is refused with a message that says what to do.
+    torch.save(model.state_dict(), tmp_path / "bare.pt")
+    with pytest.raises(UnreadableFileError, match="not a pyg-dss model checkpoint"):
+        load_model(str(tmp_path / "bare.pt"))
+    with pytest.raises(ValueError, match="custom base"):
+        DSSNet(3, base=lambda i, o: torch.nn.Linear(i, o)).config
