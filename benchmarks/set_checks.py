@@ -4,10 +4,10 @@ measured side by side.
     python benchmarks/set_checks.py               # 8 sets x 7 frames x 6890 vertices
     python benchmarks/set_checks.py --sets 4 --repeats 21
 
-Every round times, in one process and in turn, in an order that rotates from
-round to round (so that a noisy machine hits all of them alike), the second of
-two calls of every task (the first call after another task pays for fresh
-pages of memory):
+Tasks (every ratio below compares two of them timed next to each other in
+one process, in alternating order, the second of two calls of each, since the
+first call after another task pays for fresh pages of memory; the median over
+rounds is printed):
 
 * ``collate``: :class:`~torch_geometric.loader.DataLoader`'s collation of the
   batch, with the checks :meth:`SetData.__inc__` runs (node counts of every
@@ -20,10 +20,9 @@ pages of memory):
   frames, with and without the checks of its input;
   ``from_elements_checks_alone``: those checks alone.
 
-The ratios (``collate / collate_unchecked``, ...) are taken within each
-round; the median over rounds is printed.  Frames: a closed triangulated
-torus of 6890 vertices (the size of the SMPL mesh), ``x`` and ``pos`` of 3
-channels, mesh edges, as a frame set of the datasets.
+Frames: a closed triangulated torus of 6890 vertices (the size of the SMPL
+mesh), ``x`` and ``pos`` of 3 channels, mesh edges, as a frame set of the
+datasets.  On a loaded machine run it with ``OMP_NUM_THREADS=1``.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ import argparse
 import statistics
 import time
 from contextlib import contextmanager
-from typing import Callable, Dict, Iterator
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import torch
 from torch_geometric.data import Data
@@ -98,21 +97,30 @@ def main() -> None:
             lambda: SetData.from_elements(elements, corresponded=True)),
         "from_elements_checks_alone": lambda: set_data._check_elements(elements, True, None),
     }
-    times: Dict[str, list] = {k: [] for k in tasks}
-    for _ in range(2):  # warm-up
-        for fn in tasks.values():
-            fn()
-    names = list(tasks)
-    for r in range(args.repeats):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            fn = tasks[name]
-            fn()  # untimed: the first call after another task pays for fresh pages
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
+    # Every ratio compares two tasks timed next to each other, in alternating
+    # order; everything is divided by the unchecked operation it adds to.
+    pairs = [("collate", "collate_unchecked"), ("collate_checks_alone", "collate_unchecked"),
+             ("validate_sets", "collate_unchecked"), ("validate_batch", "collate_unchecked"),
+             ("from_elements", "from_elements_unchecked"),
+             ("from_elements_checks_alone", "from_elements_unchecked")]
+    times: Dict[str, List[float]] = {k: [] for k in tasks}
+    ratios: Dict[Tuple[str, str], List[float]] = {pair: [] for pair in pairs}
 
-    def ratio(a: str, b: str) -> float:
-        return statistics.median(x / y for x, y in zip(times[a], times[b]))
+    def timed(name: str) -> float:
+        tasks[name]()  # untimed: the first call after another task pays for fresh pages
+        t = time.perf_counter()
+        tasks[name]()
+        seconds = time.perf_counter() - t
+        times[name].append(seconds)
+        return seconds
+
+    for r in range(args.repeats):
+        for a, b in pairs:
+            if r % 2:
+                tb, ta = timed(b), timed(a)
+            else:
+                ta, tb = timed(a), timed(b)
+            ratios[(a, b)].append(ta / tb)
 
     print(f"{args.sets} sets x {args.set_size} frames x {V} vertices, {edges.size(1)} "
           f"directed edges per frame ({batch.edge_index.size(1)} in the batch), "
@@ -121,16 +129,8 @@ def main() -> None:
     for name in tasks:
         print(f"| {name} | {1000 * statistics.median(times[name]):.2f} |")
     print()
-    print(f"collate / collate_unchecked: {ratio('collate', 'collate_unchecked'):.3f}")
-    print(f"collate_checks_alone / collate_unchecked: "
-          f"{ratio('collate_checks_alone', 'collate_unchecked'):.3f}")
-    print(f"validate_sets / collate_unchecked: {ratio('validate_sets', 'collate_unchecked'):.3f}")
-    print(f"validate_batch / collate_unchecked: "
-          f"{ratio('validate_batch', 'collate_unchecked'):.3f}")
-    print(f"from_elements / from_elements_unchecked: "
-          f"{ratio('from_elements', 'from_elements_unchecked'):.3f}")
-    print(f"from_elements_checks_alone / from_elements_unchecked: "
-          f"{ratio('from_elements_checks_alone', 'from_elements_unchecked'):.3f}")
+    for a, b in pairs:
+        print(f"{a} / {b}: {statistics.median(ratios[(a, b)]):.3f}")
 
 
 if __name__ == "__main__":
