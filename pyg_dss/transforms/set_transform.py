@@ -124,8 +124,8 @@ class SetTransform(BaseTransform):
         for i, element in enumerate(elements):
             vertex_index = element.vertex_index
             del element.vertex_index
-            element[_NODE_ID] = torch.arange(element.num_nodes,
-                                             device=vertex_index.device)
+            ids = torch.arange(element.num_nodes, device=vertex_index.device)
+            element[_NODE_ID] = ids
             edges_before = element.get("edge_index")
             out = self.transform(element)
             outs.append(out)
@@ -140,7 +140,7 @@ class SetTransform(BaseTransform):
                     "nodes, not ones that pool or create them (T.GridSampling, "
                     "T.SamplePoints).")
             del out[_NODE_ID]
-            nodes_changed = not torch.equal(node_id, element[_NODE_ID])
+            nodes_changed = not torch.equal(node_id, ids)
             if nodes_changed and edges_before is not None and edges_before.numel() and \
                     _unchanged(edges_before, out.get("edge_index")):
                 raise ValueError(
