@@ -86,7 +86,8 @@ class SetData(Data):
             return 1
         if key == "shared_edge_attr":
             return 0
-        if key == "edge_index":
+        if key == "edge_index":  # collated before element_index: counts first
+            self._check_counts()
             self._check_edge_range(value)
         return super().__inc__(key, value, *args, **kwargs)
 
