@@ -54,3 +54,33 @@ def uncorresponded_batch() -> SetData:
 @pytest.fixture(params=["corresponded", "uncorresponded"])
 def any_batch(request, corresponded_batch, uncorresponded_batch) -> SetData:
     return corresponded_batch if request.param == "corresponded" else uncorresponded_batch
+
+
+def partial_set(num_vertices: int, sizes: List[int], channels: int = 3,
+                cover_all: bool = True, edge_attr: bool = True) -> SetData:
+    """A bag of induced subgraphs of one random graph (coverage "partial"):
+    element k holds ``sizes[k]`` random vertices of the shared graph, the
+    edges among them (and their features, with ``edge_attr``); with
+    ``cover_all`` one more element holds every shared vertex."""
+    from torch_geometric.utils import subgraph
+
+    edge_index = random_graph(num_vertices)
+    shared = Data(num_nodes=num_vertices, edge_index=edge_index,
+                  edge_attr=torch.randn(edge_index.size(1), 2))
+    picks = [torch.randperm(num_vertices)[:k] for k in sizes]
+    if cover_all:
+        picks.append(torch.randperm(num_vertices))
+    elements = []
+    for vertex_index in picks:
+        ei, ea = subgraph(vertex_index, edge_index, shared.edge_attr, relabel_nodes=True,
+                          num_nodes=num_vertices)
+        elements.append(Data(x=torch.randn(vertex_index.numel(), channels),
+                             pos=torch.randn(vertex_index.numel(), 3), edge_index=ei,
+                             edge_attr=ea, vertex_index=vertex_index))
+    if not edge_attr:
+        del shared.edge_attr
+        for e in elements:
+            del e.edge_attr
+    s = SetData.from_elements(elements, corresponded=False, shared=shared)
+    s.y = torch.tensor([0])
+    return s

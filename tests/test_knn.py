@@ -3,7 +3,7 @@ import torch
 
 from pyg_dss.nn import knn_graph
 from pyg_dss.transforms import KNNSetGraph
-from conftest import corresponded_set
+from conftest import collate, corresponded_set, partial_set, uncorresponded_set
 
 
 def brute_force_knn(pos, k, batch, loop):
@@ -34,3 +34,28 @@ def test_knn_set_graph_builds_element_and_shared_graphs():
         brute_force_knn(mean_pos, 2, torch.zeros(8), loop=False)
     with pytest.raises(ValueError, match="needs point positions 'pos'"):
         KNNSetGraph(2)(corresponded_set(2, 4).update({"pos": None}))
+
+
+def test_knn_set_graph_refuses_batches():
+    """On main a batch raised 'only one element tensors can be converted to
+    Python scalars' (B > 1) or silently joined the domains of its sets."""
+    torch.manual_seed(0)
+    batch = collate([corresponded_set(3, 8), corresponded_set(2, 8)])
+    with pytest.raises(ValueError, match="works on a single set, but was given a batch of 2 "
+                                         "sets; apply it to each set before batching"):
+        KNNSetGraph(2)(batch)
+    with pytest.raises(ValueError, match="a batch of 1 sets"):
+        KNNSetGraph(2)(collate([corresponded_set(3, 8)]))
+
+
+def test_knn_set_graph_on_partial_and_pooled_sets_keeps_their_shared_graph():
+    torch.manual_seed(0)
+    bag = partial_set(8, [3, 5])
+    out = KNNSetGraph(2)(bag)
+    assert out.validate() and "edge_attr" not in out
+    assert torch.equal(out.shared_edge_index, bag.shared_edge_index)
+    assert torch.equal(out.shared_edge_attr, bag.shared_edge_attr)
+    assert set(map(tuple, out.edge_index.t().tolist())) == \
+        brute_force_knn(bag.pos, 2, bag.element_index, loop=False)
+    pooled = uncorresponded_set([4, 6])
+    assert torch.equal(KNNSetGraph(2)(pooled).shared_edge_index, pooled.shared_edge_index)

@@ -1,4 +1,6 @@
 """PyG transforms for :class:`~pyg_dss.data.SetData`."""
 from pyg_dss.transforms.knn import KNNSetGraph
+from pyg_dss.transforms.set_transform import SetTransform
+from pyg_dss.transforms.subsample import SubsampleVertices
 
-__all__ = ["KNNSetGraph"]
+__all__ = ["KNNSetGraph", "SetTransform", "SubsampleVertices"]
