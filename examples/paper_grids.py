@@ -64,7 +64,8 @@ TEST_SEED = 987654
 COMMON = dict(variant="dss-sum", epochs=6, batch_size=16, lr=1e-3, seed=0, train_sets=256,
               test_sets=256, size=32, image_root=None, video_root=None, source="photos")
 TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
-    "signals": dict(set_size=25, length=100, noise=3.0, hidden=[16, 16, 16], kernel_size=5),
+    "signals": dict(set_size=25, length=100, noise=3.0, hidden=[16, 16, 16], kernel_size=5,
+                    epochs=20, lr=3e-3),
     "selection": dict(set_size=20, corruption="noise", level=30.0, hidden=[8, 16, 32],
                       kernel_size=3, batch_size=8),
     "channels": dict(hidden=[16, 32, 32], kernel_size=3),

@@ -63,7 +63,7 @@ def plot_image_set(images: Tensor, path: str, title: str = "",
     n = images.size(0)
     ncols = max(1, min(ncols, max(n, len(extras))))
     rows = -(-n // ncols) + (1 if extras else 0)
-    fig, axes = plt.subplots(rows, ncols, figsize=(1.45 * ncols, 1.7 * rows + 0.5),
+    fig, axes = plt.subplots(rows, ncols, figsize=(1.45 * ncols, 1.95 * rows + 0.6),
                              squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])

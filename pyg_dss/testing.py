@@ -12,6 +12,15 @@ Use it on your own base layer::
     from pyg_dss.testing import assert_equivariant
     conv = DSSConv(MyConv(3, 16), MyConv(3, 16)).eval()
     assert_equivariant(lambda b: conv(b.x, b.edge_index, b), batch, level="node")
+
+Sets of grid elements (dense tensors ``[B, n, C, *S]``, :mod:`pyg_dss.nn.dense`)
+have their sibling, :func:`assert_dense_equivariant`, with :math:`H` the cyclic
+translations of the grid and the same error report::
+
+    from pyg_dss.testing import assert_dense_equivariant
+    layer = DenseDSSConv(Conv2d(3, 16, 3, padding=1, padding_mode="circular"),
+                         Conv2d(3, 16, 3, padding=1, padding_mode="circular"))
+    assert_dense_equivariant(layer, x, mask, level="element-grid")
 """
 from __future__ import annotations
 

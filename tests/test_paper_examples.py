@@ -64,12 +64,12 @@ def test_every_task_runs_end_to_end(task, tmp_path, video_root):
 
 def test_resume_continues_the_stored_run(tmp_path, capsys):
     out = str(tmp_path / "run")
-    args = ["signals", "--out", out, *TINY, *TASK_OPTIONS["signals"]]
+    args = ["signals", "--out", out, "--lr", "0.002", *TINY, *TASK_OPTIONS["signals"]]
     assert paper_grids.main(args) == 0
     first = json.loads(Path(out, "metrics.json").read_text())
     assert paper_grids.main(["signals", "--out", out, "--resume", "--epochs", "2",
                              "--lr", "0.5"]) == 0
-    assert "ignored: lr=0.5 (kept 0.001)" in capsys.readouterr().out
+    assert "ignored: lr=0.5 (kept 0.002)" in capsys.readouterr().out
     resumed = check_run(Path(out), "signals", epochs=2)
     assert resumed["epochs"][0] == first["epochs"][0]
     assert resumed["config"]["hidden"] == [2, 2]
