@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import math
 import os
 import sys
 import time
@@ -51,6 +50,9 @@ from pyg_dss.nn import VARIANTS, GridSetNet, GridSetUNet, masked_set_log_softmax
 from pyg_dss.plot_grid import plot_image_set, plot_signal_set
 from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
                           kept_options_message, restore_rng_state)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from faust_first_frame import _int_list  # noqa: E402  (the same option parser)
 
 TASKS = ("signals", "selection", "channels", "deblur", "frames")
 LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)", "dss-max": "DSS (max)",
@@ -416,16 +418,6 @@ def _describe(cfg: Dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
-def _int_list(text: str) -> List[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers, got {text!r}")
-    return values
-
-
 def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
     def parse(text: str) -> Any:
         try:

@@ -79,10 +79,12 @@ def plot_image_set(images: Tensor, path: str, title: str = "",
         if i == target:
             _frame(ax, TARGET_COLOUR)
         if i == chosen:
-            h, w = array.shape[:2]
-            ax.add_patch(plt.Rectangle((-0.5, -0.5), w, h, fill=False, ec=CHOSEN_COLOUR,
-                                       lw=2.5 if i == target else 4.0))
-            if i != target:
+            if i == target:  # a red box inside the green frame
+                h, w = array.shape[:2]
+                inset = max(1.0, 0.06 * min(h, w))
+                ax.add_patch(plt.Rectangle((inset - 0.5, inset - 0.5), w - 2 * inset,
+                                           h - 2 * inset, fill=False, ec=CHOSEN_COLOUR, lw=2.5))
+            else:
                 _frame(ax, CHOSEN_COLOUR)
     for k, (name, image) in enumerate(extras):
         ax = axes[-1, k]

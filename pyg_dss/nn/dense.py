@@ -94,8 +94,7 @@ def apply_to_elements(module: Callable[[Tensor], Tensor], x: Tensor,
     in the output."""
     B, n = x.shape[:2]
     if mask is None:
-        out = module(x.flatten(0, 1))
-        return out.view((B, n) + out.shape[1:])
+        return module(x.flatten(0, 1)).unflatten(0, (B, n))
     out_real = module(x[mask])
     out = out_real.new_zeros((B, n) + out_real.shape[1:])
     out[mask] = out_real
