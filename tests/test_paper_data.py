@@ -136,13 +136,21 @@ def test_read_video_and_frame_order_sets(tmp_path):
     assert (centre.diff() > 0).all()  # the square moves right in every frame
     # a clip whose frame t holds the value t: the frames of a set give their times
     timeline = torch.arange(40).float().view(40, 1, 1, 1).expand(40, 1, 8, 8)
-    train = FrameOrderSets([timeline], 6, set_size=3, gap=2, size=8, split="train")
-    test = FrameOrderSets([timeline], 6, set_size=3, gap=2, size=8, split="test")
+    train = FrameOrderSets([timeline], 6, set_size=3, gap=2, size=8, split="train",
+                           split_by="time", test_fraction=0.25)
+    test = FrameOrderSets([timeline], 6, set_size=3, gap=2, size=8, split="test",
+                          split_by="time", test_fraction=0.25)
     for k in range(6):
         x, y, rank = train[k]
         times = x[:, 0, 0, 0]
         assert torch.equal(times.argsort().argsort(), rank) and int(y) == int(times.argmin())
         assert times.max() < 30 and test[k][0].min() >= 30  # split in time, no overlap
+    # split in space: a clip whose column c holds the value c
+    columns = torch.arange(20).float().expand(10, 1, 8, 20)
+    left = FrameOrderSets([columns], 6, set_size=3, gap=2, size=8, split="train")
+    right = FrameOrderSets([columns], 6, set_size=3, gap=2, size=8, split="test")
+    for k in range(6):
+        assert left[k][0].max() < 12 and right[k][0].min() >= 12  # 40 % of 20 columns
     with pytest.raises(ValueError, match="No clip has"):
         FrameOrderSets([timeline[:5]], 2, set_size=4, gap=2, size=8)
 

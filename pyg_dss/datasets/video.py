@@ -102,9 +102,15 @@ class FrameOrderSets(Dataset):
     random order; the target is the index of the earliest frame (chance
     ``1 / set_size``).
 
-    Splits are in time: ``"train"`` draws from the first ``1 -
-    test_fraction`` of every clip, ``"test"`` from the rest, so test frames
-    are never seen in training.
+    Two ways to keep test sets unseen (``split_by``):
+
+    * ``"space"`` (default): ``"train"`` crops come from the left ``1 -
+      test_fraction`` of every frame, ``"test"`` crops from the rest, over
+      the whole clip.  No test pixel is seen in training, so memorising what
+      the scene looks like at each time is worth nothing; what carries over
+      is how things move, which shows only by comparing the frames of a set.
+    * ``"time"``: ``"train"`` draws from the first ``1 - test_fraction`` of
+      every clip, ``"test"`` from the rest (the motion there may differ).
 
     Args:
         videos: clips ``[T, C, H, W]`` (e.g. from :func:`read_video`).
@@ -113,18 +119,22 @@ class FrameOrderSets(Dataset):
         gap: frames between consecutive frames of a set.
         size: crop side.
         split: ``"train"``, ``"test"`` or ``"all"``.
-        test_fraction: the last part of every clip kept for testing.
+        split_by: ``"space"`` or ``"time"``.
+        test_fraction: the part of every frame (space) or clip (time) kept
+            for testing.
         seed: set ``i`` is drawn from a generator seeded by ``(seed, i)``.
 
     Item: ``(x [set_size, C, size, size], y, rank [set_size])`` with ``rank``
     the temporal rank of every element (0 = earliest).
     """
     def __init__(self, videos: Sequence[Tensor], num_sets: int, set_size: int = 5,
-                 gap: int = 4, size: int = 48, split: str = "train",
-                 test_fraction: float = 0.25, seed: int = 0) -> None:
+                 gap: int = 4, size: int = 48, split: str = "train", split_by: str = "space",
+                 test_fraction: float = 0.4, seed: int = 0) -> None:
         super().__init__()
         if split not in ("train", "test", "all"):
             raise ValueError(f"split must be 'train', 'test' or 'all', got {split!r}.")
+        if split_by not in ("space", "time"):
+            raise ValueError(f"split_by must be 'space' or 'time', got {split_by!r}.")
         if set_size < 2 or gap < 1 or num_sets < 1 or not 0 < test_fraction < 1:
             raise ValueError("set_size >= 2, gap >= 1, num_sets >= 1 and 0 < test_fraction < 1 "
                              "required.")
@@ -134,13 +144,16 @@ class FrameOrderSets(Dataset):
             if v.dim() != 4 or min(v.shape[-2:]) < size:
                 raise ValueError(f"Video {k} has shape {tuple(v.shape)}; expected [T, C, H, W] "
                                  f"with H, W >= {size}.")
-            cut = int(round(v.size(0) * (1 - test_fraction)))
-            part = {"train": v[:cut], "test": v[cut:], "all": v}[split]
-            if part.size(0) >= span:
+            axis = 0 if split_by == "time" else 3
+            cut = int(round(v.size(axis) * (1 - test_fraction)))
+            part = {"train": v.narrow(axis, 0, cut),
+                    "test": v.narrow(axis, cut, v.size(axis) - cut), "all": v}[split]
+            if part.size(0) >= span and min(part.shape[-2:]) >= size:
                 self.clips.append(part)
         if not self.clips:
-            raise ValueError(f"No clip has {span} frames in its {split!r} part; use fewer or "
-                             "closer frames (set_size, gap) or longer clips.")
+            raise ValueError(f"No clip has {span} frames of at least {size} x {size} pixels in "
+                             f"its {split!r} part; use fewer or closer frames (set_size, gap), "
+                             "a smaller crop or longer / larger clips.")
         self.num_sets, self.set_size, self.gap, self.size = num_sets, set_size, gap, size
         self.seed = seed
 
