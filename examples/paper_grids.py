@@ -413,7 +413,9 @@ def markdown_table(task: str, records: List[Dict[str, Any]], command: str) -> st
 def _describe(cfg: Dict[str, Any]) -> str:
     keys = ["epochs", "train_sets", "batch_size", "lr", "size", "set_size", "hidden",
             "corruption", "level", "noise", "blur", "gap", "split_by", "source"]
-    return ", ".join(f"{k}={cfg[k]}" for k in keys if k in cfg and cfg[k] is not None)
+    unused = {"signals": ("size", "source"), "frames": ("source",)}.get(cfg["task"], ())
+    return ", ".join(f"{k}={cfg[k]}" for k in keys
+                     if k in cfg and cfg[k] is not None and k not in unused)
 
 
 # ---------------------------------------------------------------------------
