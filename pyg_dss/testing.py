@@ -12,6 +12,15 @@ Use it on your own base layer::
     from pyg_dss.testing import assert_equivariant
     conv = DSSConv(MyConv(3, 16), MyConv(3, 16)).eval()
     assert_equivariant(lambda b: conv(b.x, b.edge_index, b), batch, level="node")
+
+Sets of grid elements (dense tensors ``[B, n, C, *S]``, :mod:`pyg_dss.nn.dense`)
+have their sibling, :func:`assert_dense_equivariant`, with :math:`H` the cyclic
+translations of the grid and the same error report::
+
+    from pyg_dss.testing import assert_dense_equivariant
+    layer = DenseDSSConv(Conv2d(3, 16, 3, padding=1, padding_mode="circular"),
+                         Conv2d(3, 16, 3, padding=1, padding_mode="circular"))
+    assert_dense_equivariant(layer, x, mask, level="element-grid")
 """
 from __future__ import annotations
 
@@ -160,24 +169,158 @@ def assert_equivariant(fn: Callable[[Any], Any], batch: Any, level: str = "node"
                 got = _as_tensor(fn(p.batch))
                 perm = {"node": p.node_perm, "element": p.element_perm, "set": None}[level]
                 expected = reference if perm is None else reference[perm]
-                if got.shape != expected.shape:
-                    raise AssertionError(
-                        f"Output shape changed under the {symmetry!r} symmetry: "
-                        f"{tuple(expected.shape)} -> {tuple(got.shape)}.")
-                if not torch.allclose(got, expected, atol=atol, rtol=rtol):
-                    err = (got - expected).abs()
-                    flat = int(err.reshape(-1).argmax())
-                    row = flat // max(1, err[0].numel()) if err.dim() > 1 else flat
-                    kind = "invariant" if level == "set" else "equivariant"
-                    raise AssertionError(
-                        f"Not {kind} under the {symmetry!r} symmetry "
-                        f"({_describe(symmetry)}), trial {trial}: max |difference| "
-                        f"{float(err.max()):.3g} at {level} row {row} "
-                        f"(expected {float(expected.reshape(-1)[flat]):.6g}, got "
-                        f"{float(got.reshape(-1)[flat]):.6g}; atol={atol}, rtol={rtol}).")
+                _compare(got, expected, symmetry, trial, level, atol, rtol, _describe)
+
+
+def _compare(got: Tensor, expected: Tensor, symmetry: str, trial: int, level: str,
+             atol: float, rtol: float, describe: Callable[[str], str]) -> None:
+    """Raises the checkers' AssertionError if ``got`` differs from ``expected``:
+    the symmetry, trial, largest deviation and where it is."""
+    if got.shape != expected.shape:
+        raise AssertionError(
+            f"Output shape changed under the {symmetry!r} symmetry: "
+            f"{tuple(expected.shape)} -> {tuple(got.shape)}.")
+    if not torch.allclose(got, expected, atol=atol, rtol=rtol):
+        err = (got - expected).abs().nan_to_num(float("inf"))
+        flat = int(err.reshape(-1).argmax())
+        row = flat // max(1, err[0].numel()) if err.dim() > 1 else flat
+        kind = "invariant" if level.startswith("set") else "equivariant"
+        raise AssertionError(
+            f"Not {kind} under the {symmetry!r} symmetry ({describe(symmetry)}), trial "
+            f"{trial}: max |difference| {float(err.max()):.3g} at {level} row {row} "
+            f"(expected {float(expected.reshape(-1)[flat]):.6g}, got "
+            f"{float(got.reshape(-1)[flat]):.6g}; atol={atol}, rtol={rtol}).")
 
 
 def _describe(symmetry: str) -> str:
     return {"set": "reordering the elements of each set",
             "element": "relabelling the vertices / points of the elements",
+            "both": "both at once"}[symmetry]
+
+
+# --- sets of grid elements (dense tensors [B, n, C, *S]) ---------------------
+
+DENSE_LEVELS = ("element-grid", "element", "set-grid", "set")
+
+
+@dataclass
+class DenseSetTransform:
+    r"""A random element of :math:`S_n \times H` applied to a dense batch of
+    sets of grid elements, :math:`H` the cyclic translations of the grid.
+
+    ``perm[b, i]`` is the old slot of new element ``i`` of set ``b`` (so an
+    equivariant element-level output satisfies ``f(x')[b] == f(x)[b, perm[b]]``);
+    ``shifts[b]`` the offsets (one per spatial dimension) by which every
+    element of set ``b`` was rolled.
+    """
+    x: Tensor
+    mask: Optional[Tensor]
+    perm: Tensor
+    shifts: Tensor
+
+    def move_elements(self, y: Tensor) -> Tensor:
+        """Reorders the element axis (dim 1) of an element-level output."""
+        index = self.perm.to(y.device).view(self.perm.shape + (1,) * (y.dim() - 2))
+        return y.gather(1, index.expand((-1, -1) + tuple(y.shape[2:])))
+
+    def shift_grid(self, y: Tensor, grid_dims: Sequence[int], scale: int = 1) -> Tensor:
+        """Rolls the grid dimensions ``grid_dims`` of an output (one row per
+        set along dim 0) by the same offsets, divided by ``scale`` (an output
+        on a grid ``scale`` times coarser)."""
+        rows = []
+        for b in range(y.size(0)):
+            offsets = [int(o) // scale for o in self.shifts[b]]
+            rows.append(torch.roll(y[b], offsets, [d - 1 for d in grid_dims]))
+        return torch.stack(rows)
+
+
+def permute_dense_sets(x: Tensor, mask: Optional[Tensor] = None, symmetry: str = "both",
+                       generator: Optional[torch.Generator] = None,
+                       shift_multiple: int = 1) -> DenseSetTransform:
+    r"""Applies a random group element to a dense batch of sets ``x``
+    ``[B, n, C, *S]`` (and its ``mask`` [B, n]): reorder the element slots of
+    every set (``"set"``; padded slots move with their mask), roll every
+    element of a set by the same random offsets along every grid dimension
+    (``"element"``; multiples of ``shift_multiple``, for networks that
+    downsample), or both."""
+    if symmetry not in SYMMETRIES:
+        raise ValueError(f"Unknown symmetry {symmetry!r}; choose one of {SYMMETRIES}.")
+    g = generator if generator is not None else torch.Generator().manual_seed(0)
+    B, n = x.shape[:2]
+    grid = x.shape[3:]
+    if symmetry in ("set", "both"):
+        perm = torch.stack([torch.randperm(n, generator=g) for _ in range(B)])
+    else:
+        perm = torch.arange(n).expand(B, n).clone()
+    if symmetry in ("element", "both"):
+        shifts = torch.stack([torch.randint(0, max(1, s // shift_multiple), (B,), generator=g)
+                              * shift_multiple for s in grid], 1) if grid else \
+            torch.zeros(B, 0, dtype=torch.long)
+    else:
+        shifts = torch.zeros(B, len(grid), dtype=torch.long)
+    t = DenseSetTransform(x, mask, perm, shifts)
+    moved = t.move_elements(x)
+    t.x = t.shift_grid(moved, range(3, x.dim()))
+    t.mask = None if mask is None else mask.gather(1, perm.to(mask.device))
+    return t
+
+
+def assert_dense_equivariant(fn: Callable[[Tensor, Optional[Tensor]], Any], x: Tensor,
+                             mask: Optional[Tensor] = None, level: str = "element-grid",
+                             symmetries: Sequence[str] = SYMMETRIES, trials: int = 3,
+                             shift_multiple: int = 1, output_scale: int = 1,
+                             atol: float = 1e-5, rtol: float = 1e-4, seed: int = 0) -> None:
+    r"""Asserts that ``fn(x, mask)`` respects the symmetry of sets of grid
+    elements, :math:`S_n \times` cyclic translations, for random group
+    elements (the dense sibling of :func:`assert_equivariant`; same report).
+
+    Args:
+        fn: maps ``(x [B, n, C, *S], mask [B, n] or None)`` to a tensor, e.g.
+            ``lambda x, m: layer(x, m)``.  Use circular padding in the
+            convolutions for exact translation equivariance; put dropout in
+            ``eval()`` mode.
+        x, mask: the sets (random values) and, for sets of different sizes,
+            the mask of real elements.
+        level: what the output is: ``"element-grid"`` ``[B, n, C', *S']``
+            (both symmetries move it), ``"element"`` ``[B, n, ...]`` (moves
+            with the set order, invariant to shifts), ``"set-grid"``
+            ``[B, C', *S']`` (invariant to the set order, moves with shifts),
+            ``"set"`` ``[B, ...]`` (invariant).
+        symmetries: which of ``"set"``, ``"element"``, ``"both"`` to test.
+        trials: random group elements per symmetry.
+        shift_multiple: shifts are multiples of this (a network that pools
+            by 2 twice is equivariant to shifts by multiples of 4).
+        output_scale: the output grid is this many times coarser than the
+            input's (a shift of ``s`` moves it by ``s / output_scale``).
+        atol, rtol: tolerances of :func:`torch.allclose`.
+        seed: seed of the random group elements.
+    """
+    if level not in DENSE_LEVELS:
+        raise ValueError(f"Unknown level {level!r}; choose one of {DENSE_LEVELS}.")
+    if shift_multiple % output_scale:
+        raise ValueError("shift_multiple must be a multiple of output_scale.")
+    g = torch.Generator().manual_seed(seed)
+    grid_dims = x.dim() - 3
+    with torch.no_grad():
+        reference = _as_tensor(fn(x, mask))
+        for symmetry in symmetries:
+            for trial in range(trials):
+                t = permute_dense_sets(x, mask, symmetry, g, shift_multiple)
+                got = _as_tensor(fn(t.x, t.mask))
+                expected = reference
+                if level.startswith("element"):
+                    expected = t.move_elements(expected)
+                if level.endswith("grid"):
+                    first = 3 if level == "element-grid" else 2
+                    dims = range(expected.dim() - grid_dims, expected.dim())
+                    if expected.dim() - grid_dims < first:
+                        raise AssertionError(f"A {level!r} output needs {grid_dims} grid "
+                                             f"dimension(s); got shape {tuple(expected.shape)}.")
+                    expected = t.shift_grid(expected, dims, output_scale)
+                _compare(got, expected, symmetry, trial, level, atol, rtol, _describe_dense)
+
+
+def _describe_dense(symmetry: str) -> str:
+    return {"set": "reordering the elements of each set",
+            "element": "circularly shifting every element of a set by the same offset",
             "both": "both at once"}[symmetry]

@@ -15,3 +15,11 @@ __all__ = [
     "SEQUENCES", "MOTIONS", "make_sequence", "face_to_edge_index",
     "sample_frame_times", "default_root",
 ]
+
+# The paper's grid experiments (signals, images, video): dense sets, torch Datasets.
+from . import images, signals, video  # noqa: E402
+from .images import *  # noqa: E402,F401,F403
+from .signals import *  # noqa: E402,F401,F403
+from .video import *  # noqa: E402,F401,F403
+
+__all__ += signals.__all__ + images.__all__ + video.__all__

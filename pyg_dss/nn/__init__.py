@@ -14,3 +14,8 @@ __all__ = [
     "DSSNet", "make_layer", "BASES", "VARIANTS", "set_aggregate", "broadcast",
     "SetGCNConv",
 ]
+
+from pyg_dss.nn import dense  # noqa: E402  (dense DSS layers for sets of grid elements)
+from pyg_dss.nn.dense import *  # noqa: E402,F401,F403
+
+__all__ += dense.__all__
