@@ -83,7 +83,7 @@ def atomic_write_text(text: str, path: str) -> None:
 
 
 def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
-                    fix: Optional[str] = None) -> Any:
+                    fix: Optional[str] = None, mmap: bool = False) -> Any:
     r"""``torch.load(path, weights_only=True)``, with no fallback.
 
     Args:
@@ -92,6 +92,9 @@ def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
         what: what the file is, for the error ("dataset cache", "checkpoint").
         fix: what the user should do if it cannot be loaded (default: delete
             it and let it be rebuilt).
+        mmap: map the file's tensors into memory instead of reading them
+            (as in :func:`torch.load`): a large cache loads in an instant,
+            pages are read when touched and shared between processes.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -102,7 +105,7 @@ def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No {what} at '{path}'.")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError, ...
         fix = fix or f"delete it (or its folder '{os.path.dirname(os.path.abspath(path))}') " \
                      "and run again to rebuild it"
