@@ -13,6 +13,7 @@ from torch_geometric.datasets import DynamicFAUST as _PyGDynamicFAUST
 
 from ._io import default_root
 from .base import CachedInMemoryDataset
+from .frame_sets import non_finite_frames
 
 MALE_SUBJECTS = ("50002", "50007", "50009", "50026", "50027")
 FEMALE_SUBJECTS = ("50004", "50020", "50021", "50022", "50025")
@@ -218,7 +219,7 @@ class DynamicFAUST(CachedInMemoryDataset, _PyGDynamicFAUST):
 
 def _checked_positions(pos: torch.Tensor, path: str, key: str) -> torch.Tensor:
     r"""float32 positions [T, V, 3]; NaN / inf refused, naming the frames."""
-    bad = (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()
+    bad = non_finite_frames(pos)
     if bad:
         shown = ", ".join(map(str, bad[:20])) + (", ..." if len(bad) > 20 else "")
         subject, sequence = key.split("_", 1)

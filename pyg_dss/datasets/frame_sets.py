@@ -9,7 +9,7 @@ that predicts on new frames should call it with the options stored in the
 model's checkpoint, so that inputs are prepared exactly as in training.
 """
 import hashlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -385,6 +385,13 @@ class FrameSets(Dataset):
                 f"sequences={len(self.pos)}, {mode})")
 
 
+def non_finite_frames(pos: Tensor) -> List[int]:
+    r"""Indices of the frames of :obj:`pos` [T, ...] holding NaN or inf."""
+    if bool(torch.isfinite(pos.sum())):  # one cheap pass, no mask (overflow: full check)
+        return []
+    return (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()
+
+
 def _checked_sequence(pos: Tensor, i: int, name: Tuple[str, str]) -> Tensor:
     label = f"Sequence {i} ({'/'.join(n for n in name if n)})"
     if pos.dim() != 3 or pos.size(-1) != 3:
@@ -392,7 +399,7 @@ def _checked_sequence(pos: Tensor, i: int, name: Tuple[str, str]) -> Tensor:
     if not pos.is_floating_point():
         raise ValueError(f"{label}: pos has dtype {pos.dtype}; coordinates must be floating "
                          "point (integer coordinates are refused rather than promoted).")
-    bad = (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()
+    bad = non_finite_frames(pos)
     if bad:
         raise ValueError(f"{label} has NaN or inf coordinates in frame(s) {bad[:20]} "
                          f"(0-based, {len(bad)} of {pos.size(0)}); drop or fix them first "

@@ -30,6 +30,7 @@ waving forearm; symmetric in time, only the turn orders it), ``reach``
 random smooth sway).
 """
 import hashlib
+import importlib.metadata
 import math
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -383,13 +384,12 @@ class SyntheticBodies(CachedInMemoryDataset):
                 "noise": self.noise}
 
     def raw_identity(self) -> List:
-        # The "raw data" of generated bodies is their generator.
-        import trimesh
-
+        # The "raw data" of generated bodies is their generator (no import
+        # of trimesh just for its version: it takes seconds).
         with open(__file__, "rb") as f:
             source = hashlib.sha256(f.read()).hexdigest()
         return [["generator", source, f"numpy {np.__version__}",
-                 f"trimesh {trimesh.__version__}"]]
+                 f"trimesh {importlib.metadata.version('trimesh')}"]]
 
     @property
     def processed_file_names(self) -> str:
