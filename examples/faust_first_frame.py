@@ -52,7 +52,8 @@ from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
-from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
+from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, NoSequenceError,
+                              SyntheticFrameSets)
 from pyg_dss.io import (UnreadableFileError, atomic_write, atomic_write_json,
                         remove_stale_temp_files, safe_torch_load)
 from pyg_dss.metrics import kendall_tau, target_order
@@ -651,10 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
 def dataset_missing_error() -> tuple:
     r"""Exception types reported as a message and exit code 2: the dataset's
     "files not found" error (Dynamic FAUST must be downloaded by hand), a
-    damaged or unsafe file, a folder that cannot be used, and
-    :class:`UsageError`."""
-    return (FileNotFoundError, NotADirectoryError, PermissionError, UnreadableFileError,
-            UsageError)
+    split with no usable sequence, a damaged or unsafe file, a folder that
+    cannot be used, and :class:`UsageError`."""
+    return (FileNotFoundError, EmptySelectionError, NoSequenceError, NotADirectoryError,
+            PermissionError, UnreadableFileError, UsageError)
 
 
 def explicit_options(parser: argparse.ArgumentParser,

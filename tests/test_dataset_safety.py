@@ -18,17 +18,9 @@ from pyg_dss.datasets import (DFAUSTFrameSets, DynamicFAUST, FrameSets, Syntheti
 from pyg_dss.datasets.fingerprint import UndescribableError
 from pyg_dss.io import TEMP_PREFIX, UnreadableFileError
 from test_datasets import OCTA_F, SEQS, _sequences, frames_of, write_dfaust
+from test_io import Payload  # unpickling it writes a marker file
 
 TINY_BODIES = dict(num_subjects=1, motions=["drift"], repeats=1, num_frames=8)
-
-
-class Payload:
-    """Unpickling this writes a marker file: what a planted file would do."""
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
 
 
 class Scale(BaseTransform):

@@ -391,6 +391,10 @@ def test_frames_to_set_prepares_exactly_like_frame_sets():
             assert torch.equal(made[key], item[key]), key
     assert ds.input_options == {"modality": "mesh", "normalize": "set", "scale": True,
                                 "features": ["pos"]}
+    frames = ds.pos[0][:3].clone()
+    frames[1, 2, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"pos has NaN or inf in frame\(s\) \[1\]"):
+        frames_to_set(frames)
 
 
 def test_frame_sets_accept_pre_transform_and_pre_filter(tmp_path):

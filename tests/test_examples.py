@@ -24,6 +24,7 @@ SCRIPT = EXAMPLES / "faust_first_frame.py"
 sys.path.insert(0, str(EXAMPLES))
 
 import faust_first_frame as ffe  # noqa: E402
+from test_io import Payload  # noqa: E402  (unpickling it writes a marker file)
 
 TINY = ["--set-size", "3", "--epochs", "2", "--batch-size", "2", "--train-sets", "4",
         "--eval-sets", "4", "--hidden", "4,4", "--head-hidden", "4", "--no-progress"]
@@ -272,20 +273,12 @@ def test_killed_runs_resume_exactly(tmp_path, data_root, capsys, one_thread):
             in capsys.readouterr().out)
 
 
-class _Payload:
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (open, (self.marker, "w"))
-
-
 def test_planted_or_damaged_run_files_are_named(tmp_path, data_root, capsys):
     out = tmp_path / "run"
     ffe.run(dict(RESUME_CFG, root=data_root, out=str(out), epochs=1))
     marker = tmp_path / "pwned"
     checkpoint, best = (out / "checkpoint.pt").read_bytes(), (out / "best_model.pt").read_bytes()
-    torch.save({"state_dict": _Payload(str(marker))}, out / "checkpoint.pt")
+    torch.save({"state_dict": Payload(str(marker))}, out / "checkpoint.pt")
     assert ffe.main(["--out", str(out), "--resume", "--epochs", "2"]) == 2
     err = capsys.readouterr().err
     assert not marker.exists()

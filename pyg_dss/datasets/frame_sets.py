@@ -127,6 +127,9 @@ def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
         raise ValueError(f"pos must be frames [n, V, 3], got shape {list(pos.shape)}.")
     if not pos.is_floating_point():
         raise ValueError(f"pos has dtype {pos.dtype}; coordinates must be floating point.")
+    bad = non_finite_frames(pos)
+    if bad:
+        raise ValueError(f"pos has NaN or inf in frame(s) {bad[:20]} (0-based, of {pos.size(0)}).")
     features = _check_features(features)
     frames = normalize_frames(pos, normalize, scale)
     n = frames.size(0)
