@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch_geometric.transforms as T
+from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
 from pyg_dss.datasets import (DFAUSTFrameSets, DynamicFAUST, FrameSets, SyntheticBodies,
@@ -315,6 +316,8 @@ def test_fingerprint_tells_callables_apart_by_behaviour():
     assert repr(T.FaceToEdge()) == repr(T.FaceToEdge(remove_faces=False))  # why not repr
     assert fingerprint(Scale(2.0)) != fingerprint(Scale(2.5))
     assert fingerprint(T.Compose([Scale(2.0)])) != fingerprint(T.Compose([Scale(2.5)]))
+    template = [Data(pos=torch.ones(2, 3)), Data(pos=torch.zeros(2, 3))]  # state with a Data
+    assert fingerprint(lambda d, t=template[0]: d) != fingerprint(lambda d, t=template[1]: d)
     with pytest.raises(UndescribableError, match=r"pre_transform.handle holds a "):
         fingerprint(_HoldsHandle(), "pre_transform")
 

@@ -45,6 +45,7 @@ import struct
 import sys
 import sysconfig
 import types
+import weakref
 from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
@@ -188,6 +189,9 @@ class _Hasher:
             for k, v in obj.items():
                 self.feed(k, f"{where} key", depth + 1)
                 self.feed(v, f"{where}[{k!r}]", depth + 1)
+        elif isinstance(obj, weakref.ref):
+            self.token("weakref")
+            self.feed(obj(), f"{where}()", depth + 1)
         elif isinstance(obj, torch.Generator):
             self.token("torch.Generator", obj.device)
             self._tensor(obj.get_state(), where)
