@@ -4,6 +4,7 @@ unusable folders are refused before any work. Dynamic FAUST folders are
 generated in the real schema (tests/test_datasets.py::write_dfaust)."""
 import os
 import tempfile
+import threading
 import warnings
 
 import h5py
@@ -320,11 +321,25 @@ def test_fingerprint_tells_callables_apart_by_behaviour():
     assert fingerprint(lambda d, t=template[0]: d) != fingerprint(lambda d, t=template[1]: d)
     with pytest.raises(UndescribableError, match=r"pre_transform.handle holds a "):
         fingerprint(_HoldsHandle(), "pre_transform")
+    # Globals count, attributes that share a global's name do not.
+    with pytest.raises(UndescribableError, match=r"\(global '_LOCK'\) holds a "):
+        fingerprint(lambda d: _LOCK, "pre_filter")
+    assert fingerprint(_Attribute(1)) != fingerprint(_Attribute(2))
+
+
+_LOCK = threading.Lock()  # a module global no fingerprint can describe
+
+
+class _Attribute:
+    def __init__(self, value):
+        self._LOCK = value
+
+    def __call__(self, data):
+        return data * self._LOCK
 
 
 class _HoldsHandle:
     def __init__(self):
-        import threading
         self.handle = threading.Lock()  # no state to read: refused, not guessed
 
     def __call__(self, data):

@@ -32,6 +32,7 @@ described (e.g. an open file handle in a transform's state) raises
 """
 from __future__ import annotations
 
+import dis
 import enum
 import functools
 import hashlib
@@ -293,8 +294,9 @@ class _Hasher:
         for name, value in cells:
             self.token("cell", name)
             self.feed(value, f"{where} (captured '{name}')", depth + 1)
-        # Globals the code reads (names, including attribute names, of the
-        # code and its nested code objects; builtins are not in __globals__).
+        # Globals the code reads (in it and its nested code objects; builtins
+        # are not in __globals__; attributes of a module global are covered by
+        # the module's own description).
         for name in sorted(_global_names(fn.__code__)):
             if name in fn.__globals__:
                 self.token("global", name)
@@ -330,8 +332,13 @@ class _Hasher:
             self.feed(state[name], f"{where}.{name}", depth + 1)
 
 
+_GLOBAL_OPS = {"LOAD_GLOBAL", "LOAD_NAME", "STORE_GLOBAL", "DELETE_GLOBAL"}
+
+
 def _global_names(code: types.CodeType) -> set:
-    names = set(code.co_names)
+    """Names the code (and its nested code) reads as globals; attribute
+    names (``d.pos``) are not globals, whatever module global shares them."""
+    names = {ins.argval for ins in dis.get_instructions(code) if ins.opname in _GLOBAL_OPS}
     for const in code.co_consts:
         if isinstance(const, types.CodeType):
             names |= _global_names(const)
