@@ -6,28 +6,35 @@ every model variant on both modalities, a few seeds each, same data.
     python examples/compare_variants.py --variants dss-sum siamese-ds --modalities mesh
 
 Every run is one call of :func:`faust_first_frame.run` with its own folder
-``<out>/<modality>-<variant>-seed<k>/``; a run whose ``metrics.json`` is
-already there is reused (``--force`` reruns it), so an interrupted sweep
-picks up where it stopped. Writes ``<out>/results.md`` (mean +- std test
-accuracy per variant and modality, the chance level and, for reference, the
-paper's Dynamic FAUST numbers), ``<out>/results.png`` (the same as a bar
-chart) and ``<out>/results.json`` (every run).
+``<out>/<modality>-<variant>-seed<k>/``. A finished run (its ``metrics.json``)
+is reused only if its whole configuration equals the requested one; a run
+stopped midway (its ``checkpoint.pt``) with the same configuration is resumed
+exactly; anything else is run again from scratch, with a line saying which
+options differ (``--force`` reruns everything). So an interrupted sweep picks
+up where it stopped, and a changed option never passes off old results as
+new. Writes ``<out>/results.md`` (mean +- std test accuracy per variant and
+modality, the chance level and, for reference, the paper's Dynamic FAUST
+numbers), ``<out>/results.png`` (the same as a bar chart) and
+``<out>/results.json`` (every run), each atomically.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faust_first_frame import (DEFAULTS, MODALITIES, add_data_and_training_args,  # noqa: E402
-                               dataset_missing_error, run)
+                               dataset_missing_error, load_checkpoint, run)
+from pyg_dss.io import atomic_write, atomic_write_json, atomic_write_text, load_json  # noqa: E402
 from pyg_dss.nn import VARIANTS  # noqa: E402
+
+#: Options that do not change a run's results (ignored when matching runs).
+NOT_RESULTS = ("out", "resume", "progress", "plots", "workers")
 
 LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)", "dss-max": "DSS (max)",
           "dss-mean": "DSS (mean)", "sridhar": "Sridhar et al.", "aittala": "Aittala et al."}
@@ -44,6 +51,35 @@ PAPER_DFAUST = {
 PAPER_CHANCE = 14.28
 
 
+def differences(stored: Dict[str, Any], requested: Dict[str, Any]) -> List[str]:
+    r"""``"key: stored -> requested"`` for every option (but
+    :data:`NOT_RESULTS`) whose values differ."""
+    stored, requested = dict(DEFAULTS, **stored), dict(DEFAULTS, **requested)
+    plain = lambda v: list(v) if isinstance(v, tuple) else v  # noqa: E731
+    return [f"{k}: {stored[k]!r} -> {requested[k]!r}" for k in sorted(requested)
+            if k not in NOT_RESULTS and plain(stored.get(k)) != plain(requested[k])]
+
+
+def run_or_reuse(cfg: Dict[str, Any], force: bool = False) -> tuple:
+    r"""Runs :obj:`cfg` in ``cfg["out"]``, or reuses / resumes what is there
+    when its configuration is the same; returns ``(metrics, what was done)``."""
+    metrics_path = os.path.join(cfg["out"], "metrics.json")
+    ckpt_path = os.path.join(cfg["out"], "checkpoint.pt")
+    why = "new run"
+    if not force and os.path.isfile(metrics_path):
+        metrics = load_json(metrics_path, what="metrics file of a finished run")
+        diff = differences(metrics["config"], cfg)
+        if not diff:
+            return metrics, f"reused {metrics_path}"
+        why = f"rerun, the finished run differs ({'; '.join(diff)})"
+    elif not force and os.path.isfile(ckpt_path):
+        diff = differences(load_checkpoint(ckpt_path)["config"], cfg)
+        if not diff:
+            return run(dict(cfg, resume=True)), "resumed from its checkpoint"
+        why = f"rerun, the stopped run differs ({'; '.join(diff)})"
+    return run(dict(cfg, resume=False)), why
+
+
 def run_all(base: Dict, variants: Sequence[str], modalities: Sequence[str],
             seeds: Sequence[int], out: str, force: bool = False) -> List[Dict]:
     r"""Runs (or reuses) every (modality, variant, seed); returns one record
@@ -56,16 +92,10 @@ def run_all(base: Dict, variants: Sequence[str], modalities: Sequence[str],
             for seed in seeds:
                 k += 1
                 run_dir = os.path.join(out, f"{modality}-{variant}-seed{seed}")
-                path = os.path.join(run_dir, "metrics.json")
-                if os.path.isfile(path) and not force:
-                    with open(path) as f:
-                        metrics = json.load(f)
-                    print(f"[{k}/{total}] {modality} {variant} seed {seed}: reused {path}")
-                else:
-                    print(f"[{k}/{total}] {modality} {variant} seed {seed} ...", flush=True)
-                    metrics = run(dict(base, model=variant, modality=modality, seed=seed,
-                                       out=run_dir, resume=False))
-                print(f"    test accuracy {metrics['test_accuracy']:.1%}, Kendall tau "
+                print(f"[{k}/{total}] {modality} {variant} seed {seed} ...", flush=True)
+                metrics, done = run_or_reuse(dict(base, model=variant, modality=modality,
+                                                  seed=seed, out=run_dir), force)
+                print(f"    {done}: test accuracy {metrics['test_accuracy']:.1%}, Kendall tau "
                       f"{metrics['test_kendall_tau']:.3f}, {metrics['wall_time_s']:.0f} s",
                       flush=True)
                 records.append({"modality": modality, "variant": variant, "seed": seed,
@@ -154,7 +184,7 @@ def bar_chart(records: List[Dict], path: str, dataset: str) -> None:
                  f"seed(s)", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=100))
     plt.close(fig)
 
 
@@ -171,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", default=os.path.join("runs", "compare"),
                         help="output folder (default: %(default)s)")
     parser.add_argument("--force", action="store_true",
-                        help="rerun runs whose metrics.json already exists")
+                        help="rerun every run, even those whose metrics.json or checkpoint "
+                             "has the same configuration")
     add_data_and_training_args(parser)
     parser.set_defaults(progress=False, plots=False)
     parser.add_argument("--plots", dest="plots", action="store_true",
@@ -192,11 +223,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"command": command, "runs": records}, f, indent=2)
+    atomic_write_json({"command": command, "runs": records},
+                      os.path.join(args.out, "results.json"))
     table = markdown_table(records, args.dataset, command.strip())
-    with open(os.path.join(args.out, "results.md"), "w") as f:
-        f.write(table)
+    atomic_write_text(table, os.path.join(args.out, "results.md"))
     bar_chart(records, os.path.join(args.out, "results.png"), args.dataset)
     print("\n" + table)
     print(f"wrote {args.out}/results.md, results.png, results.json "

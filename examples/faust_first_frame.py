@@ -17,9 +17,14 @@ Run it::
 
 Outputs go to ``--out`` (default ``runs/<time>-<model>-<modality>/``):
 ``metrics.json`` (config, per-epoch curves, test accuracy, Kendall tau,
-chance, wall time), ``learning_curve.png``, ``test_example.png`` (one test set,
+chance, wall time), ``epochs.jsonl`` (one JSON line per finished epoch, for
+batch jobs), ``learning_curve.png``, ``test_example.png`` (one test set,
 frames in the order the network saw them, true and predicted first frame
-marked) and ``checkpoint.pt`` / ``best_model.pt``.
+marked), ``best_model.pt`` (the model tested; ``pyg_dss.checkpoint.load_model``
+rebuilds it, and its ``data`` entry says how to prepare inputs) and
+``checkpoint.pt`` (everything ``--resume`` needs to continue exactly). Every
+file is written atomically. With stdout on a terminal, epochs show progress
+bars; otherwise (a batch job) one plain line per epoch.
 
 The pieces a user of the library needs are in :func:`make_datasets`,
 :func:`make_model`, :func:`train_one_epoch` and :func:`evaluate`; the rest is
@@ -46,10 +51,15 @@ from torch.utils.data.distributed import DistributedSampler
 from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
-from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
-from pyg_dss.io import atomic_torch_save
+from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
+from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, NoSequenceError,
+                              SyntheticFrameSets)
+from pyg_dss.io import (UnreadableFileError, atomic_write, atomic_write_json,
+                        remove_stale_temp_files, safe_torch_load)
 from pyg_dss.metrics import kendall_tau, target_order
 from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
+from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
+                          kept_options_message, restore_rng_state)
 
 DATASETS = ("synthetic", "dfaust")
 MODALITIES = ("mesh", "points")
@@ -67,6 +77,8 @@ DEFAULTS: Dict[str, Any] = dict(
     train_sets=256, eval_sets=256, hidden=(32, 64, 64), head_hidden=(64, 64),
     workers=0, plots=True, resume=False, progress=True,
 )
+#: Options a --resume may change; every other one is kept from the stored run.
+RUN_ONLY = ("epochs", "device", "progress", "resume", "workers", "plots", "out")
 
 
 # ---------------------------------------------------------------------------
@@ -90,6 +102,15 @@ def make_datasets(cfg: Dict[str, Any]):
     return train, val, test
 
 
+def data_options(cfg: Dict[str, Any], train_set) -> Dict[str, Any]:
+    r"""What a checkpoint needs to prepare inputs exactly as in training:
+    the task and the options of :func:`pyg_dss.datasets.frames_to_set`
+    (normalisation, features; mesh edges from the faces for ``mesh``)."""
+    return {"dataset": cfg["dataset"], "target": cfg["target"], "set_size": cfg["set_size"],
+            "split_by": "subject", "min_gap": train_set.min_gap, "window": train_set.window,
+            **train_set.input_options}
+
+
 def make_model(cfg: Dict[str, Any]) -> DSSNet:
     r"""The paper's network: set layers of the chosen variant on the
     modality's base layer, max-pool per frame, DeepSets head, softmax over
@@ -101,19 +122,29 @@ def make_model(cfg: Dict[str, Any]) -> DSSNet:
 # ---------------------------------------------------------------------------
 # Training and evaluation
 # ---------------------------------------------------------------------------
-def train_one_epoch(model, loader, optimizer, device, desc: str = "",
+def train_one_epoch(model, loader, optimizer, device, epoch: int = 1, desc: str = "",
                     progress: bool = True) -> Dict[str, float]:
     r"""One pass over the training sets; returns this process's sums
     (``loss``, ``correct``, ``count``) so that data-parallel runs can add them
-    up across processes."""
+    up across processes. Stops with an error naming the epoch and batch if
+    an input or the loss is NaN or infinite: inputs are checked before the
+    forward pass (BatchNorm statistics never see them), the loss before
+    ``backward()`` (the optimizer never steps on it)."""
     model.train()
     sums = torch.zeros(3, dtype=torch.float64)
-    bar = tqdm(loader, desc=desc, leave=True, disable=not progress, dynamic_ncols=True)
-    for batch in bar:
+    bar = tqdm(loader, desc=desc, leave=True, disable=not progress, dynamic_ncols=True,
+               file=sys.stdout)
+    for k, batch in enumerate(bar, 1):
         batch = batch.to(device)
+        if not bool(torch.isfinite(batch.x).all()):
+            raise FloatingPointError(
+                f"NaN or inf in the input features at epoch {epoch}, batch {k}; the run was "
+                "stopped before the forward pass. Look at the data and its transform; "
+                "--resume continues from the last clean checkpoint.")
         optimizer.zero_grad()
         log_probs = model(batch)  # [num_elements]: log P(element is the target)
         loss = set_nll_loss(log_probs, batch)  # targets: batch.y, local index per set
+        check_finite(loss, epoch, k)
         loss.backward()
         optimizer.step()
         correct = (set_argmax(log_probs.detach(), batch) == batch.y).sum().item()
@@ -213,19 +244,40 @@ def _barrier() -> None:
 
 
 # ---------------------------------------------------------------------------
-# Checkpoints (plain dicts of tensors and numbers: loadable with weights_only=True)
+# Checkpoints: pyg_dss.checkpoint format (the model rebuilds from it), plain
+# data and tensors only, loaded with weights_only=True, written atomically.
 # ---------------------------------------------------------------------------
 def save_checkpoint(path: str, model, optimizer, epoch: int, history: List[dict],
-                    best: dict, cfg: Dict[str, Any], wall_s: float) -> None:
-    atomic_torch_save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                       "epoch": epoch, "history": history, "best": best,
-                       "config": json.dumps(cfg), "wall_s": wall_s}, path)
+                    best: dict, cfg: Dict[str, Any], wall_s: float, data: Dict[str, Any],
+                    rng: Dict[str, Any]) -> None:
+    r"""Everything ``--resume`` needs to continue exactly: the model, the
+    optimizer, every random state, the finished epoch (0-based), the
+    history, the run's configuration and the data options."""
+    save_model(path, model, data=data, optimizer=optimizer.state_dict(), rng=rng,
+               epoch=epoch, history=history, best=best, config=_plain(cfg), wall_s=wall_s)
 
 
 def load_checkpoint(path: str) -> Dict[str, Any]:
-    # weights_only=True: only tensors and plain containers are unpickled, so a
-    # checkpoint from an untrusted source cannot run code.
-    return torch.load(path, map_location="cpu", weights_only=True)
+    r"""A checkpoint written by :func:`save_checkpoint` (safely; a damaged or
+    foreign file raises :class:`~pyg_dss.io.UnreadableFileError` naming it)."""
+    fix = ("delete it to start over (or restore it from a backup); a run killed "
+           "mid-save keeps its previous checkpoint, so this file was damaged afterwards")
+    checkpoint = safe_torch_load(path, what="checkpoint", fix=fix)
+    model_from_checkpoint(checkpoint, path)  # checks the format and that the model rebuilds
+    for key in ("optimizer", "rng", "epoch", "history", "best", "config"):
+        if key not in checkpoint:
+            raise UnreadableFileError(f"The checkpoint '{path}' has no '{key}' entry; it was "
+                                      "not written by this script's --resume support.")
+    return checkpoint
+
+
+def _plain(cfg: Dict[str, Any]) -> Dict[str, Any]:
+    """The config as JSON types (tuples become lists)."""
+    return json.loads(json.dumps(cfg))
+
+
+def _save_figure(fig, path: str, dpi: int) -> None:
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
 
 
 # ---------------------------------------------------------------------------
@@ -252,7 +304,7 @@ def plot_learning_curve(history: List[dict], chance: float, path: str, title: st
     ax2.legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
+    _save_figure(fig, path, dpi=100)
     plt.close(fig)
 
 
@@ -322,7 +374,7 @@ def plot_test_example(model, dataset, index: int, device, path: str, target: str
                  f"order the network saw.\nTrue {target} frame #{true} (green), predicted "
                  f"#{pred} (red box): {verdict}. p = predicted probability, rank = true "
                  f"position in time.", fontsize=8.5)
-    fig.savefig(path, dpi=90)
+    _save_figure(fig, path, dpi=90)
     plt.close(fig)
     return {"index": index, "true": true, "predicted": pred,
             "probabilities": [round(float(p), 4) for p in prob]}
@@ -335,6 +387,13 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     r"""Trains and evaluates one configuration (keys as in :data:`DEFAULTS`)
     and returns its metrics (also written to ``<out>/metrics.json``).
 
+    With ``resume=True`` the run in ``out`` continues from its
+    ``checkpoint.pt`` exactly as if it had never stopped (same per-epoch
+    numbers and test results, whether it was stopped cleanly or killed at
+    any moment); only the keys of :data:`RUN_ONLY` may change, other keys of
+    :obj:`config` that differ from the stored run are reported on one line
+    and ignored.
+
     Works in one process or under ``torchrun`` (then every process calls it;
     only rank 0 writes files and returns the full metrics)."""
     cfg = dict(DEFAULTS, **config)
@@ -346,18 +405,24 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     cfg["out"] = _broadcast(cfg["out"], rank)  # one folder, even if clocks differ
     ckpt_path = os.path.join(cfg["out"], "checkpoint.pt")
     best_path = os.path.join(cfg["out"], "best_model.pt")
+    if rank == 0:
+        remove_stale_temp_files(cfg["out"])  # left by a run killed mid-save
 
     checkpoint = None
     if cfg["resume"]:
         if not os.path.isfile(ckpt_path):
-            raise UsageError(f"--resume: no checkpoint at '{ckpt_path}'.")
+            raise UsageError(f"--resume: no checkpoint at '{ckpt_path}' (a run stopped "
+                             "during its first epoch has none: start it again without "
+                             "--resume).")
         checkpoint = load_checkpoint(ckpt_path)
-        saved = json.loads(checkpoint["config"])
+        saved = dict(DEFAULTS, **checkpoint["config"])
+        note = kept_options_message(saved, config, [k for k in config if k not in RUN_ONLY])
+        if note and rank == 0:
+            print(note, flush=True)
         # Everything that defines the experiment comes from the checkpoint;
-        # only the number of epochs, the device, the folder and the display may change.
-        for key in ("epochs", "device", "progress", "resume", "workers", "plots", "out"):
-            saved[key] = cfg[key]
-        cfg = saved
+        # run-only options given now (e.g. more --epochs) replace the stored ones.
+        cfg = dict(saved, **{key: config[key] for key in RUN_ONLY if key in config})
+        cfg.update(out=config["out"], resume=True)
 
     torch.manual_seed(cfg["seed"])  # same initial weights on every process
     np.random.seed(cfg["seed"])
@@ -375,14 +440,15 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         raise error
     if rank != 0:
         train_set, val_set, test_set = make_datasets(cfg)
+    data = data_options(cfg, train_set)
 
     # Training sets are split between processes; every process sees
     # batch_size sets per step, so the effective batch is batch_size * world.
     sampler = (DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
                                   seed=cfg["seed"]) if world > 1 else None)
+    generator = torch.Generator().manual_seed(cfg["seed"])  # the training order
     train_loader = DataLoader(train_set, batch_size=cfg["batch_size"], shuffle=sampler is None,
-                              sampler=sampler, num_workers=cfg["workers"],
-                              generator=torch.Generator().manual_seed(cfg["seed"]))
+                              sampler=sampler, num_workers=cfg["workers"], generator=generator)
 
     def eval_loader(ds):
         # Each process evaluates every world-th set; the sums are added up,
@@ -398,11 +464,14 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     best = {"epoch": -1, "val_acc": -1.0}
     start_epoch, wall_before = 0, 0.0
     if checkpoint is not None:
-        model.load_state_dict(checkpoint["model"])
+        model.load_state_dict(checkpoint["state_dict"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         history, best = list(checkpoint["history"]), dict(checkpoint["best"])
         start_epoch = int(checkpoint["epoch"]) + 1
         wall_before = float(checkpoint["wall_s"])
+        # The random state where the stored run stood after its last
+        # finished epoch: the next epoch draws exactly what it would have.
+        restore_rng_state(checkpoint["rng"], generator)
     # DDP averages gradients across processes after every backward. The
     # BatchNorms stay per process (no SyncBatchNorm): each one normalises over
     # the nodes of all frames in the local batch (tens of thousands of rows),
@@ -412,12 +481,14 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     # before evaluation, so every rank evaluates the same model.
     train_model = DistributedDataParallel(model) if world > 1 else model
     chance = 1.0 / cfg["set_size"]
-    show = cfg["progress"] and rank == 0
+    bars = cfg["progress"] and rank == 0 and interactive()
+    log = EpochLog(os.path.join(cfg["out"], "epochs.jsonl"), history) if rank == 0 else None
     if rank == 0:
         print(f"{cfg['model']} on {cfg['dataset']} ({cfg['modality']}, base "
               f"{BASE_OF_MODALITY[cfg['modality']]}), {cfg['set_size']} frames per set, "
               f"target={cfg['target']}: {len(train_set)} training sets per epoch, "
-              f"{len(val_set)} val, {len(test_set)} test; {world} process(es) on {device}.",
+              f"{len(val_set)} val, {len(test_set)} test; {world} process(es) on {device}."
+              + (f" Resuming after epoch {start_epoch}." if checkpoint is not None else ""),
               flush=True)
 
     for epoch in range(start_epoch, cfg["epochs"]):
@@ -426,34 +497,43 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         if sampler is not None:
             sampler.set_epoch(epoch)
         tr = _means(_all_sum(train_one_epoch(
-            train_model, train_loader, optimizer, device,
-            desc=f"epoch {epoch + 1}/{cfg['epochs']}", progress=show), device))
+            train_model, train_loader, optimizer, device, epoch=epoch + 1,
+            desc=f"epoch {epoch + 1}/{cfg['epochs']}", progress=bars), device))
         _sync_buffers(model)
         va = _means(_all_sum(evaluate(model, val_loader, device, cfg["target"]), device))
-        history.append({"epoch": epoch + 1, "train_loss": tr["loss"], "train_acc": tr["acc"],
-                        "val_loss": va["loss"], "val_acc": va["acc"], "val_tau": va["tau"],
-                        "seconds": time.time() - t0})
+        record = {"epoch": epoch + 1, "train_loss": tr["loss"], "train_acc": tr["acc"],
+                  "val_loss": va["loss"], "val_acc": va["acc"], "val_tau": va["tau"],
+                  "seconds": time.time() - t0}
+        history.append(record)
         if rank == 0:
-            if show:
-                tqdm.write(f"  val acc {va['acc']:.3f}  val tau {va['tau']:.3f}  "
-                           f"(chance {chance:.3f})")
+            line = (f"val acc {va['acc']:.3f}  val tau {va['tau']:.3f}  (chance {chance:.3f})")
+            if bars:
+                tqdm.write(f"  {line}", file=sys.stdout)
+            else:  # batch jobs: one plain line per epoch
+                print(f"epoch {epoch + 1}/{cfg['epochs']}  train loss {tr['loss']:.4f} acc "
+                      f"{tr['acc']:.3f}  {line}  {record['seconds']:.1f} s", flush=True)
             if va["acc"] > best["val_acc"]:
                 best = {"epoch": epoch + 1, "val_acc": va["acc"]}
-                torch.save(model.state_dict(), best_path)
+                save_model(best_path, model, data=data, epoch=epoch + 1, val_acc=va["acc"],
+                           config=_plain(cfg))
+            # The checkpoint comes last: until it is replaced, a kill at any
+            # moment resumes from the previous epoch and redoes this one.
             save_checkpoint(ckpt_path, model, optimizer, epoch, history, best, cfg,
-                            wall_before + time.time() - t_start)
+                            wall_before + time.time() - t_start, data,
+                            capture_rng_state(generator))
+            log.append(record)
         _barrier()
 
     # Test the model that did best on the validation sets.
     if os.path.isfile(best_path):
-        model.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
+        model.load_state_dict(load_model(best_path)[0].state_dict())
     te = _means(_all_sum(evaluate(model, test_loader, device, cfg["target"]), device))
     wall = wall_before + time.time() - t_start  # a resumed run counts its earlier part
     metrics = {
-        "config": cfg, "world_size": world, "device": str(device),
+        "config": _plain(cfg), "world_size": world, "device": str(device),
         "epochs": history, "best_epoch": best["epoch"],
         "test_accuracy": te["acc"], "test_kendall_tau": te["tau"], "test_loss": te["loss"],
-        "chance": chance, "num_test_sets": te["count"], "wall_time_s": wall,
+        "chance": chance, "num_test_sets": te["count"], "wall_time_s": wall, "data": data,
     }
     if rank == 0:
         title = (f"{cfg['model']} / {cfg['modality']} on {cfg['dataset']} "
@@ -464,8 +544,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
             metrics["example"] = plot_test_example(
                 model, test_set, 0, device, os.path.join(cfg["out"], "test_example.png"),
                 cfg["target"], as_mesh=cfg["modality"] == "mesh")
-        with open(os.path.join(cfg["out"], "metrics.json"), "w") as f:
-            json.dump(metrics, f, indent=2)
+        atomic_write_json(metrics, os.path.join(cfg["out"], "metrics.json"))
     _barrier()
     return metrics
 
@@ -572,22 +651,42 @@ def build_parser() -> argparse.ArgumentParser:
 
 def dataset_missing_error() -> tuple:
     r"""Exception types reported as a message and exit code 2: the dataset's
-    "files not found" error (Dynamic FAUST must be downloaded by hand) and
-    :class:`UsageError`."""
-    return (FileNotFoundError, UsageError)
+    "files not found" error (Dynamic FAUST must be downloaded by hand), a
+    split with no usable sequence, a damaged or unsafe file, a folder that
+    cannot be used, and :class:`UsageError`."""
+    return (FileNotFoundError, EmptySelectionError, NoSequenceError, NotADirectoryError,
+            PermissionError, UnreadableFileError, UsageError)
+
+
+def explicit_options(parser: argparse.ArgumentParser,
+                     argv: Optional[Sequence[str]]) -> Dict[str, Any]:
+    r"""The options given on the command line (not their defaults): what a
+    ``--resume`` compares with the stored run."""
+    defaults = [(action, action.default) for action in parser._actions]
+    for action, _ in defaults:
+        action.default = argparse.SUPPRESS  # absent unless given
+    try:
+        return vars(parser.parse_args(argv))
+    finally:
+        for action, default in defaults:
+            action.default = default
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.resume and args.out is None:
         print("error: --resume needs --out DIR (the folder of the run to continue).",
               file=sys.stderr)
         return 2
     try:
-        metrics = run(vars(args))
+        metrics = run(explicit_options(parser, argv))
     except dataset_missing_error() as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except FloatingPointError as e:  # non-finite input or loss: the run stopped
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
@@ -598,7 +697,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"Kendall tau {metrics['test_kendall_tau']:.3f}, "
               f"on {metrics['num_test_sets']} test sets; best val epoch "
               f"{metrics['best_epoch']}; {metrics['wall_time_s']:.0f} s")
-        print(f"outputs in {os.path.abspath(cfg['out'])}: metrics.json"
+        print(f"outputs in {os.path.abspath(cfg['out'])}: metrics.json, epochs.jsonl"
               + (", learning_curve.png, test_example.png" if cfg["plots"] else "")
               + ", checkpoint.pt, best_model.pt")
     return 0

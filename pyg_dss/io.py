@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import time
@@ -83,7 +84,7 @@ def atomic_write_text(text: str, path: str) -> None:
 
 
 def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
-                    fix: Optional[str] = None) -> Any:
+                    fix: Optional[str] = None, mmap: bool = False) -> Any:
     r"""``torch.load(path, weights_only=True)``, with no fallback.
 
     Args:
@@ -92,6 +93,9 @@ def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
         what: what the file is, for the error ("dataset cache", "checkpoint").
         fix: what the user should do if it cannot be loaded (default: delete
             it and let it be rebuilt).
+        mmap: map the file's tensors into memory instead of reading them
+            (as in :func:`torch.load`): a large cache loads in an instant,
+            pages are read when touched and shared between processes.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -102,11 +106,19 @@ def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No {what} at '{path}'.")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError, ...
         fix = fix or f"delete it (or its folder '{os.path.dirname(os.path.abspath(path))}') " \
                      "and run again to rebuild it"
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # torch's message has ANSI codes
+        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+        detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+        if unsafe:
+            reason = f"it holds a pickled {unsafe.group(1)} object, which weights_only=True refuses"
+        elif detail:  # torch's advice to retry unsafely is left out on purpose
+            reason = f"not a valid torch file ({detail.group(1).strip()})"
+        else:
+            reason = text.strip().splitlines()[0] if text.strip() else type(e).__name__
         raise UnreadableFileError(
             f"Cannot load the {what} '{path}' safely: {reason[:300]}. It is damaged, "
             f"truncated, or holds objects other than tensors and plain data (pyg-dss never "

@@ -1,6 +1,7 @@
 """Datasets: Dynamic FAUST from tiny HDF5 files in the real schema (written
 here), the synthetic bodies, and the frame-ordering sets on top of both."""
 import os
+import random
 
 import h5py
 import numpy as np
@@ -325,3 +326,97 @@ def test_synthetic_frame_sets_splits(tmp_path):
     from pyg_dss.nn import DSSNet
     batch = next(iter(DataLoader(test, batch_size=2)))
     assert DSSNet(3, hidden=(8,), head_hidden=(8,))(batch).shape == (14,)
+
+
+# ------------------------------------------------- transforms and features
+def test_transform_reaches_the_model_input():
+    import torch_geometric.transforms as T
+    from pyg_dss.nn import DSSNet
+
+    transform = T.Compose([T.NormalizeScale(), T.RandomRotate(30)])
+    # normalize=None: the test frames differ only by a translation
+    kw = dict(num_frames=4, num_sets=3, resample=False, seed=5, normalize=None)
+    plain = FrameSets(_sequences(), **kw)
+    aug = FrameSets(_sequences(), transform=transform, **kw)
+    for k in range(3):
+        random.seed(k)  # RandomRotate draws from Python's random
+        want = transform(plain[k]).pos  # the same draw of the rotation
+        random.seed(k)
+        got = aug[k]
+        assert torch.equal(got.pos, want) and torch.equal(got.x, want)
+        assert not torch.allclose(got.x, plain[k].x, atol=1e-3)
+    # ... so the model sees it: its outputs differ.
+    torch.manual_seed(0)
+    model = DSSNet(3, hidden=(8,), head_hidden=(8,)).eval()
+    random.seed(1)
+    batch_aug = next(iter(DataLoader(aug, batch_size=3)))
+    batch = next(iter(DataLoader(plain, batch_size=3)))
+    assert not torch.allclose(model(batch_aug), model(batch), atol=1e-4)
+
+
+def test_features_are_formed_after_the_transform():
+    def add_height(data):
+        data.height = data.pos[:, 2:]
+        return data
+
+    ds = FrameSets(_sequences(), num_frames=3, num_sets=2, resample=False,
+                   transform=add_height, features=("pos", "height"))
+    s = ds[0]
+    assert s.x.shape == (18, 4) and torch.equal(s.x, torch.cat([s.pos, s.pos[:, 2:]], 1))
+
+    def own_features(data):
+        data.x = data.pos.norm(dim=1, keepdim=True)
+        return data
+
+    s = FrameSets(_sequences(), num_frames=3, num_sets=2, resample=False,
+                  transform=own_features, features=None)[0]
+    assert torch.equal(s.x, s.pos.norm(dim=1, keepdim=True))
+    with pytest.raises(ValueError, match=r"Feature 'normal' is not a node attribute of the set "
+                                         r"after the transform \(node attributes: .*'pos'"):
+        FrameSets(_sequences(), num_sets=1, features=("pos", "normal"))[0]
+
+
+def test_frames_to_set_prepares_exactly_like_frame_sets():
+    from pyg_dss.datasets import frames_to_set
+
+    ds = FrameSets(_sequences(), num_frames=4, num_sets=3, resample=False, normalize="set",
+                   scale=True)
+    for k in range(3):
+        item = ds[k]
+        s = int(item.seq)
+        made = frames_to_set(ds.pos[s][item.time], ds.edge_index[s], **{
+            key: value for key, value in ds.input_options.items() if key != "modality"})
+        for key in ("x", "pos", "edge_index", "element_index", "vertex_index",
+                    "shared_edge_index"):
+            assert torch.equal(made[key], item[key]), key
+    assert ds.input_options == {"modality": "mesh", "normalize": "set", "scale": True,
+                                "features": ["pos"]}
+    frames = ds.pos[0][:3].clone()
+    frames[1, 2, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"pos has NaN or inf in frame\(s\) \[1\]"):
+        frames_to_set(frames)
+
+
+def test_frame_sets_accept_pre_transform_and_pre_filter(tmp_path):
+    def double(data):
+        data.pos = 2 * data.pos
+        return data
+
+    ds = FrameSets(_sequences(), num_frames=3, normalize=None, pre_transform=double,
+                   pre_filter=lambda d: d.subject != "50007")
+    assert {n[0] for n in ds.names} == {"50002", "50004", "50020"}
+    assert torch.equal(ds.pos[0], 2 * _sequences()[0].pos)
+
+    write_dfaust(str(tmp_path / "raw"))
+    sets = DFAUSTFrameSets(str(tmp_path), split="test", min_gap=1, window=None, num_sets=2,
+                           normalize=None, pre_transform=double)
+    item = sets[0]
+    seq = [d for d in _sequences() if (d.subject, d.sequence) == sets.names[int(item.seq)]][0]
+    assert torch.equal(item.x.view(7, 6, 3), 2 * seq.pos[item.time])
+
+    bodies = dict(num_subjects=3, motions=["drift"], repeats=1, num_frames=12)
+    plain = SyntheticFrameSets(str(tmp_path / "s"), "test", bodies=bodies, num_sets=1,
+                               min_gap=1, window=None, normalize=None)
+    scaled = SyntheticFrameSets(str(tmp_path / "s"), "test", bodies=bodies, num_sets=1,
+                                min_gap=1, window=None, normalize=None, pre_transform=double)
+    assert torch.equal(scaled[0].pos, 2 * plain[0].pos)

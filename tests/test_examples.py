@@ -1,9 +1,12 @@
 """End-to-end checks of the examples with a tiny configuration (seconds):
-the first-frame example in one process, resumed, under a 2-process torchrun
-(gloo), with missing DFAUST files and bad options; the variant comparison."""
+the first-frame example in one process, resumed (exactly, even after kill -9
+at several moments), under a 2-process torchrun (gloo), with missing DFAUST
+files, bad options, planted or damaged files and non-finite data; the
+variant comparison and when it may reuse a run."""
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +14,17 @@ from pathlib import Path
 import pytest
 import torch
 
+from pyg_dss.checkpoint import load_model
+from pyg_dss.io import TEMP_PREFIX
+from pyg_dss.nn import DSSNet
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 SCRIPT = EXAMPLES / "faust_first_frame.py"
 sys.path.insert(0, str(EXAMPLES))
 
 import faust_first_frame as ffe  # noqa: E402
+from test_io import Payload  # noqa: E402  (unpickling it writes a marker file)
 
 TINY = ["--set-size", "3", "--epochs", "2", "--batch-size", "2", "--train-sets", "4",
         "--eval-sets", "4", "--hidden", "4,4", "--head-hidden", "4", "--no-progress"]
@@ -42,8 +50,8 @@ def _run(args, cwd, timeout=TIMEOUT):
 
 
 def _check_outputs(out: Path, epochs: int, world_size: int = 1):
-    for name in ("metrics.json", "learning_curve.png", "test_example.png", "checkpoint.pt",
-                 "best_model.pt"):
+    for name in ("metrics.json", "epochs.jsonl", "learning_curve.png", "test_example.png",
+                 "checkpoint.pt", "best_model.pt"):
         assert (out / name).is_file(), f"{name} missing in {sorted(os.listdir(out))}"
     metrics = json.loads((out / "metrics.json").read_text())
     assert math.isfinite(metrics["test_accuracy"]) and 0 <= metrics["test_accuracy"] <= 1
@@ -52,6 +60,9 @@ def _check_outputs(out: Path, epochs: int, world_size: int = 1):
     assert metrics["world_size"] == world_size
     assert [e["epoch"] for e in metrics["epochs"]] == list(range(1, epochs + 1))
     assert metrics["config"]["model"] == "dss-sum" and metrics["wall_time_s"] > 0
+    log = [json.loads(line) for line in (out / "epochs.jsonl").read_text().splitlines()]
+    assert log == metrics["epochs"]
+    assert not [n for n in os.listdir(out) if n.startswith(TEMP_PREFIX)]
     return metrics
 
 
@@ -65,7 +76,13 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     # Checkpoints hold only tensors and plain data: safe to load.
     ckpt = ffe.load_checkpoint(str(out / "checkpoint.pt"))
     assert ckpt["epoch"] == 1 and len(ckpt["history"]) == 2
-    torch.load(out / "best_model.pt", weights_only=True)
+    # The tested model rebuilds in one call, and says how to prepare inputs.
+    model, best = load_model(str(out / "best_model.pt"))
+    assert isinstance(model, DSSNet) and model.config["hidden"] == [4, 4]
+    assert best["data"] == {"dataset": "synthetic", "target": "first", "set_size": 3,
+                            "split_by": "subject", "min_gap": 3, "window": 48,
+                            "modality": "mesh", "normalize": "frame", "scale": False,
+                            "features": ["pos"]}
 
     # --resume continues from epoch 3 with the stored configuration (in process).
     assert ffe.main(["--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 0
@@ -115,7 +132,7 @@ def test_help_explains_the_options():
         assert option in text
 
 
-def test_compare_variants_tiny(tmp_path, data_root):
+def test_compare_variants_tiny(tmp_path, data_root, capsys):
     import compare_variants
 
     out = tmp_path / "compare"
@@ -128,3 +145,177 @@ def test_compare_variants_tiny(tmp_path, data_root):
     assert (out / "results.png").is_file()
     runs = json.loads((out / "results.json").read_text())["runs"]
     assert len(runs) == 4 and all(math.isfinite(r["test_accuracy"]) for r in runs)
+    assert not [n for n in os.listdir(out) if n.startswith(TEMP_PREFIX)]
+
+    # The same sweep reuses every run; another number of epochs reuses none.
+    one = ["--root", data_root, "--out", str(out), "--variants", "dss-sum",
+           "--modalities", "mesh", "--seeds", "0", *TINY]
+    one[one.index("--epochs") + 1] = "1"
+    capsys.readouterr()
+    assert compare_variants.main(one) == 0
+    assert "reused" in capsys.readouterr().out
+    one[one.index("--epochs") + 1] = "2"
+    assert compare_variants.main(one) == 0
+    assert "rerun, the finished run differs (epochs: 1 -> 2)" in capsys.readouterr().out
+    assert json.loads((out / "results.json").read_text())["runs"][0]["epochs"] == 2
+
+    # A damaged metrics.json is named, not a JSONDecodeError.
+    metrics = out / "mesh-dss-sum-seed0" / "metrics.json"
+    metrics.write_text(metrics.read_text()[:100])
+    assert compare_variants.main(one) == 2
+    err = capsys.readouterr().err
+    assert f"error: The metrics file of a finished run '{metrics}' is not valid JSON" in err
+
+
+# ------------------------------------------------------------ exact resume
+# Runs the example in a subprocess that SIGKILLs itself at a chosen moment:
+# "step N" just before its N-th optimizer step, "save NAME" halfway through
+# its first write of file NAME.
+KILLER = r"""
+import os, signal, sys, torch
+sys.path.insert(0, sys.argv[1])
+import faust_first_frame as ffe
+import pyg_dss.io as io
+kind, arg = sys.argv[2], sys.argv[3]
+die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+if kind == "step":
+    step, steps = torch.optim.Adam.step, []
+    def step_or_die(self, *a, **k):
+        steps.append(1)
+        if len(steps) == int(arg):
+            die()
+        return step(self, *a, **k)
+    torch.optim.Adam.step = step_or_die
+elif kind == "save":
+    write = io.atomic_write
+    def write_or_die(path, fn, binary=True):
+        if os.path.basename(path) == arg:
+            def half(f):
+                f.write(b"half a file"); f.flush(); die()
+            return write(path, half, binary)
+        return write(path, fn, binary)
+    io.atomic_write = write_or_die
+sys.exit(ffe.main(sys.argv[4:]))
+"""
+RESUME_CFG = dict(set_size=3, epochs=3, batch_size=2, train_sets=4, eval_sets=4,
+                  hidden=(4, 4), head_hidden=(4,), plots=False)
+NUMBERS = ("train_loss", "train_acc", "val_loss", "val_acc", "val_tau")
+
+
+def _numbers(metrics):
+    return ([[e[k] for k in ("epoch",) + NUMBERS] for e in metrics["epochs"]],
+            [metrics[k] for k in ("test_accuracy", "test_kendall_tau", "test_loss",
+                                  "best_epoch")])
+
+
+@pytest.fixture
+def one_thread():
+    """The subprocesses run with OMP_NUM_THREADS=1: so does the reference."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_killed_runs_resume_exactly(tmp_path, data_root, capsys, one_thread):
+    # The reference: one uninterrupted run (stdout is not a terminal here, so
+    # it also shows the batch-job log: one plain line per epoch, no bars).
+    ref = ffe.run(dict(RESUME_CFG, root=data_root, out=str(tmp_path / "ref")))
+    out, err = capsys.readouterr()
+    assert "\r" not in out + err
+    lines = [line for line in out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert lines[1].startswith(f"epoch 2/3  train loss {ref['epochs'][1]['train_loss']:.4f}")
+    assert [json.loads(r) for r in (tmp_path / "ref" / "epochs.jsonl").read_text()
+            .splitlines()] == ref["epochs"]
+
+    run = tmp_path / "run"
+    args = ["--root", data_root, "--out", str(run), "--set-size", "3", "--epochs", "3",
+            "--batch-size", "2", "--train-sets", "4", "--eval-sets", "4", "--hidden", "4,4",
+            "--head-hidden", "4", "--no-plots"]
+    cache = Path(data_root) / "processed"
+    cache_files = {n: os.stat(cache / n).st_mtime_ns for n in os.listdir(cache)}
+
+    def killed(kind, arg, argv):
+        return _run(["-c", KILLER, str(EXAMPLES), kind, arg, *argv], cwd=tmp_path)
+
+    # Killed mid-epoch 2 (2 steps per epoch): epoch 1's checkpoint is the restart point.
+    res = killed("step", "4", args)
+    assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
+    assert ffe.load_checkpoint(str(run / "checkpoint.pt"))["epoch"] == 0
+    # Resumed, then killed halfway through writing epoch 2's checkpoint.
+    res = killed("save", "checkpoint.pt", ["--out", str(run), "--resume"])
+    assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
+    assert [n for n in os.listdir(run) if n.startswith(TEMP_PREFIX)]  # left behind
+    assert ffe.load_checkpoint(str(run / "checkpoint.pt"))["epoch"] == 0  # intact
+    # Resumed to the end (here, in this process): the same numbers as the
+    # uninterrupted run.
+    capsys.readouterr()
+    assert ffe.main(["--out", str(run), "--resume"]) == 0
+    assert "Resuming after epoch 1." in capsys.readouterr().out
+    got = json.loads((run / "metrics.json").read_text())
+    assert _numbers(got) == _numbers(ref)
+    assert not [n for n in os.listdir(run) if n.startswith(TEMP_PREFIX)]
+    # The dataset cache was loaded, not rebuilt, by every process: its key is
+    # stable across processes.
+    assert {n: os.stat(cache / n).st_mtime_ns for n in os.listdir(cache)} == cache_files
+
+    # A clean stop (2 epochs) resumed to 3: the same numbers again.
+    ffe.run(dict(RESUME_CFG, root=data_root, out=str(tmp_path / "stop"), epochs=2))
+    again = ffe.run(dict(out=str(tmp_path / "stop"), resume=True, epochs=3))
+    assert _numbers(again) == _numbers(ref)
+
+    # Options that differ from the stored run are named on one line.
+    capsys.readouterr()
+    assert ffe.main(["--out", str(run), "--resume", "--lr", "0.5", "--hidden", "8,8",
+                     "--epochs", "3"]) == 0
+    assert ("--resume keeps the stored run's configuration; ignored: lr=0.5 (kept 0.001), "
+            "hidden=8,8 (kept 4,4). Start a new --out to change them.\n"
+            in capsys.readouterr().out)
+
+
+def test_planted_or_damaged_run_files_are_named(tmp_path, data_root, capsys):
+    out = tmp_path / "run"
+    ffe.run(dict(RESUME_CFG, root=data_root, out=str(out), epochs=1))
+    marker = tmp_path / "pwned"
+    checkpoint, best = (out / "checkpoint.pt").read_bytes(), (out / "best_model.pt").read_bytes()
+    torch.save({"state_dict": Payload(str(marker))}, out / "checkpoint.pt")
+    assert ffe.main(["--out", str(out), "--resume", "--epochs", "2"]) == 2
+    err = capsys.readouterr().err
+    assert not marker.exists()
+    assert f"error: Cannot load the checkpoint '{out / 'checkpoint.pt'}' safely" in err
+    assert "Traceback" not in err
+    # A truncated best_model.pt (what a kill mid-write left before atomic
+    # writes): the error names it.
+    (out / "checkpoint.pt").write_bytes(checkpoint)
+    (out / "best_model.pt").write_bytes(best[: len(best) // 2])
+    assert ffe.main(["--out", str(out), "--resume", "--epochs", "1"]) == 2
+    assert f"model checkpoint '{out / 'best_model.pt'}'" in capsys.readouterr().err
+
+
+def test_non_finite_training_input_stops_the_run(tmp_path, data_root, monkeypatch, capsys):
+    make = ffe.make_datasets
+
+    def poisoned(cfg):
+        train, val, test = make(cfg)
+
+        def poison(data):  # one set of epoch 2 gets a NaN coordinate
+            if train.epoch == 1 and int(data.time.sum()) % 2 == 0:
+                data.pos[0, 0] = float("nan")
+            return data
+
+        train.transform = poison
+        return train, val, test
+
+    monkeypatch.setattr(ffe, "make_datasets", poisoned)
+    out = tmp_path / "run"
+    code = ffe.main(["--root", data_root, "--out", str(out), *TINY])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "error: NaN or inf in the input features at epoch 2, batch " in err
+    assert "the run was stopped before the forward pass" in err
+    # The last checkpoint (epoch 1) is clean and resumable.
+    ckpt = ffe.load_checkpoint(str(out / "checkpoint.pt"))
+    assert ckpt["epoch"] == 0
+    assert all(bool(torch.isfinite(v).all()) for v in ckpt["state_dict"].values()
+               if v.is_floating_point())

@@ -1,9 +1,7 @@
 """Safe, atomic files: no code runs on load, damaged files name themselves,
 writes honour the umask, temp files of killed writers are cleaned up, and a
 checkpoint rebuilds its model in one call."""
-import json
 import os
-import pickle
 import subprocess
 import sys
 

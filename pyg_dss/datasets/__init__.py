@@ -1,8 +1,15 @@
 r"""Datasets: Dynamic FAUST, a built-in synthetic stand-in with the same
-layout, and the frame-ordering sets of Maron et al. (2020) on top of both."""
+layout, and the frame-ordering sets of Maron et al. (2020) on top of both.
+
+:class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
+keyed, atomic processed files); :func:`frames_to_set` prepares frames for a
+model exactly as :class:`FrameSets` does."""
+from .base import CachedInMemoryDataset
 from .dfaust import (FEMALE_SUBJECTS, MALE_SUBJECTS, SEQUENCES, SUBJECTS,
-                     DynamicFAUST)
-from .frame_sets import FrameSets, face_to_edge_index, sample_frame_times
+                     DynamicFAUST, EmptySelectionError)
+from .fingerprint import UndescribableError, fingerprint
+from .frame_sets import (FEATURES, FrameSets, NoSequenceError, face_to_edge_index,
+                         form_features, frames_to_set, normalize_frames, sample_frame_times)
 from .splits import (DFAUST_SPLITS, SYNTHETIC_SPLITS, DFAUSTFrameSets,
                      SyntheticFrameSets, synthetic_subject_split)
 from .synthetic import MOTIONS, SyntheticBodies, make_sequence
@@ -13,7 +20,9 @@ __all__ = [
     "SyntheticFrameSets", "DFAUST_SPLITS", "SYNTHETIC_SPLITS",
     "synthetic_subject_split", "SUBJECTS", "MALE_SUBJECTS", "FEMALE_SUBJECTS",
     "SEQUENCES", "MOTIONS", "make_sequence", "face_to_edge_index",
-    "sample_frame_times", "default_root",
+    "sample_frame_times", "default_root", "frames_to_set", "normalize_frames",
+    "form_features", "FEATURES", "CachedInMemoryDataset", "fingerprint",
+    "UndescribableError", "EmptySelectionError", "NoSequenceError",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

@@ -1,12 +1,6 @@
-"""Shared plumbing for the datasets: default folders and atomic saving."""
+"""Shared plumbing for the datasets: default folders."""
 import os
 from pathlib import Path
-from typing import Sequence
-
-from torch_geometric.data import InMemoryDataset
-from torch_geometric.data.data import BaseData
-
-from pyg_dss.io import atomic_torch_save
 
 #: Environment variable that overrides the default datasets folder.
 ENV_VAR = "PYG_DSS_DATASETS"
@@ -28,12 +22,3 @@ def default_root(name: str) -> str:
     if (repo / "pyproject.toml").is_file():
         return str(repo / "datasets" / name)
     return str((Path.cwd() / "datasets" / name).resolve())
-
-
-class AtomicSaveMixin:
-    r"""Makes :meth:`InMemoryDataset.save` atomic (temp file + ``os.replace``)."""
-
-    @classmethod
-    def save(cls, data_list: Sequence[BaseData], path: str) -> None:
-        data, slices = InMemoryDataset.collate(data_list)
-        atomic_torch_save((data.to_dict(), slices, data.__class__), path)

@@ -1,8 +1,15 @@
 r"""The frame-ordering task of Maron et al. (2020) on any collection of
 per-sequence meshes: draw n frames of one sequence, shuffle them, and ask
-which one came first (or which one is the middle one)."""
+which one came first (or which one is the middle one).
+
+:func:`frames_to_set` is the one place where frames become the
+:class:`~pyg_dss.data.SetData` a model sees (normalisation, transform, input
+features); :class:`FrameSets` uses it for training and evaluation, and code
+that predicts on new frames should call it with the options stored in the
+model's checkpoint, so that inputs are prepared exactly as in training.
+"""
 import hashlib
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -15,6 +22,12 @@ from ..data import SetData
 TARGETS = ("first", "middle")
 MODALITIES = ("mesh", "points")
 NORMALIZE = (None, "frame", "set")
+#: Default input features: ``x`` is the (transformed) ``pos``.
+FEATURES = ("pos",)
+
+
+class NoSequenceError(ValueError):
+    """No sequence is long enough for one draw with the requested options."""
 
 
 def face_to_edge_index(face: Tensor, num_nodes: int) -> Tensor:
@@ -45,19 +58,135 @@ def min_length(num_frames: int, min_gap: int) -> int:
     return (num_frames - 1) * min_gap + 1
 
 
+def _check_features(features: Optional[Sequence[str]]) -> Optional[Tuple[str, ...]]:
+    if features is None:
+        return None
+    if isinstance(features, str):
+        features = (features,)
+    features = tuple(features)
+    if not features or not all(isinstance(f, str) and f for f in features):
+        raise ValueError(f"features must be None or a non-empty list of attribute names "
+                         f"(e.g. ('pos',)), got {features!r}.")
+    return features
+
+
+def normalize_frames(pos: Tensor, normalize: Optional[str] = "frame",
+                     scale: bool = False) -> Tensor:
+    r"""Frames [n, V, 3] as float32, centred per frame (``"frame"``), on the
+    centroid of all frames (``"set"``) or left as they are (:obj:`None`);
+    with :obj:`scale`, also divided by the largest vertex norm (of each frame,
+    or of the set for ``"set"``)."""
+    if normalize not in NORMALIZE:
+        raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}.")
+    frames = pos.float()
+    if normalize == "frame":
+        frames = frames - frames.mean(dim=1, keepdim=True)
+    elif normalize == "set":
+        frames = frames - frames.reshape(-1, 3).mean(dim=0)
+    if scale:
+        norm = frames.norm(dim=-1)
+        if normalize == "set":
+            frames = frames / norm.max().clamp_min(1e-12)
+        else:
+            frames = frames / norm.amax(dim=1).clamp_min(1e-12)[:, None, None]
+    return frames
+
+
+def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
+                  normalize: Optional[str] = "frame", scale: bool = False,
+                  features: Optional[Sequence[str]] = FEATURES,
+                  transform: Optional[Callable] = None, **attrs: Any) -> SetData:
+    r"""Turns :obj:`n` frames of one sequence into the
+    :class:`~pyg_dss.data.SetData` a model sees, exactly as
+    :class:`FrameSets` does:
+
+    1. the frames are normalised (:func:`normalize_frames`);
+    2. every frame becomes an element with ``pos`` [V, 3] (and ``x``, a copy
+       of it), sharing :obj:`edge_index` (mesh edges, e.g. from
+       :func:`face_to_edge_index`; :obj:`None` for point clouds); the set is
+       corresponded (one vertex domain);
+    3. :obj:`attrs` are attached: a list or tuple of n values per element
+       (e.g. ``time=[...]``), anything else to the set (e.g.
+       ``y=torch.tensor([2])``);
+    4. :obj:`transform` (any PyG transform, e.g. a random rotation) is
+       applied to the set;
+    5. the input features are formed *after* the transform:
+       ``x = cat([data[f] for f in features], dim=-1)``, so whatever the
+       transform did to ``pos`` reaches the model. With
+       :obj:`features=None`, ``x`` is left as the transform leaves it (use
+       this when the transform computes ``x`` itself).
+
+    Args:
+        pos: frames [n, V, 3] (any floating dtype; stored as float32).
+        edge_index: edges [2, E] of the shared mesh, or :obj:`None`.
+        normalize, scale: see :func:`normalize_frames`.
+        features: node attributes that make ``x`` (default ``("pos",)``).
+        transform: applied to the whole set before the features are formed.
+    """
+    if pos.dim() != 3 or pos.size(-1) != 3:
+        raise ValueError(f"pos must be frames [n, V, 3], got shape {list(pos.shape)}.")
+    if not pos.is_floating_point():
+        raise ValueError(f"pos has dtype {pos.dtype}; coordinates must be floating point.")
+    bad = non_finite_frames(pos)
+    if bad:
+        raise ValueError(f"pos has NaN or inf in frame(s) {bad[:20]} (0-based, of {pos.size(0)}).")
+    features = _check_features(features)
+    frames = normalize_frames(pos, normalize, scale)
+    n = frames.size(0)
+    per_element = {k: v for k, v in attrs.items() if isinstance(v, (list, tuple))}
+    for k, v in per_element.items():
+        if len(v) != n:
+            raise ValueError(f"Per-element attribute '{k}' has {len(v)} values for {n} frames.")
+    elements = []
+    for k in range(n):
+        el = Data(x=frames[k], pos=frames[k], **{a: v[k] for a, v in per_element.items()})
+        if edge_index is not None:
+            el.edge_index = edge_index
+        elements.append(el)
+    data = SetData.from_elements(elements, corresponded=True)
+    for k, v in attrs.items():
+        if k not in per_element:
+            data[k] = v
+    if transform is not None:
+        data = transform(data)
+    return form_features(data, features)
+
+
+def form_features(data: Data, features: Optional[Sequence[str]] = FEATURES) -> Data:
+    r"""Sets ``data.x`` to the concatenation of the node attributes
+    :obj:`features` (nothing if :obj:`None`)."""
+    features = _check_features(features)
+    if features is None:
+        return data
+    parts = []
+    for name in features:
+        value = data[name] if name in data else None
+        if not isinstance(value, Tensor) or value.dim() == 0 or value.size(0) != data.num_nodes:
+            raise ValueError(f"Feature '{name}' is not a node attribute of the set after the "
+                             f"transform (node attributes: "
+                             f"{sorted(k for k in data.keys() if data.is_node_attr(k))}).")
+        parts.append(value.unsqueeze(-1) if value.dim() == 1 else value)
+    # A copy, not an alias: an in-place edit of x must not move pos.
+    data.x = parts[0].clone() if len(parts) == 1 else torch.cat(parts, dim=-1)
+    return data
+
+
 class FrameSets(Dataset):
     r"""Frame-ordering sets drawn from per-sequence meshes.
 
     Every item is one :class:`~pyg_dss.data.SetData` of :obj:`num_frames`
     frames of one sequence in shuffled order (``corresponded=True``: all
-    frames share the sequence's vertices and edges). Per element (frame):
-    ``x`` = ``pos`` = the (normalised) xyz of its vertices [V, 3],
-    ``edge_index`` (mesh edges; absent for ``modality="points"``),
-    ``time`` (frame index in the sequence) and ``rank`` (true temporal rank
-    within the set, 0 = earliest). Per set: ``y`` [1] (long) = local index of
-    the first frame (``target="first"``) or of the middle one in time
+    frames share the sequence's vertices and edges), made by
+    :func:`frames_to_set`. Per element (frame): ``pos`` = the (normalised,
+    then transformed) xyz of its vertices [V, 3], ``x`` = the input features
+    formed from :obj:`features` *after* :obj:`transform` (default: ``x`` =
+    ``pos``, so an augmentation of ``pos`` reaches the model),
+    ``edge_index`` (mesh edges; absent for ``modality="points"``), ``time``
+    (frame index in the sequence) and ``rank`` (true temporal rank within
+    the set, 0 = earliest). Per set: ``y`` [1] (long) = local index of the
+    first frame (``target="first"``) or of the middle one in time
     (``target="middle"``, rank ``n // 2``), ``seq`` [1] = index of the source
-    sequence in :obj:`sequences`.
+    sequence in :attr:`names`.
 
     Two regimes:
 
@@ -74,12 +203,14 @@ class FrameSets(Dataset):
       constructions; see :attr:`draws`.
 
     Sequences are drawn with probability proportional to their number of
-    admissible windows; sequences too short for one draw are skipped.
+    admissible windows; sequences too short for one draw are skipped (if
+    none is long enough, the error lists their lengths and the options that
+    would admit them).
 
     Args:
         sequences: per-sequence :class:`~torch_geometric.data.Data` with
-            ``pos`` [T, V, 3] and ``face`` [3, F] (e.g. a
-            :class:`~pyg_dss.datasets.DynamicFAUST` or
+            ``pos`` [T, V, 3] (floating point, finite) and ``face`` [3, F]
+            (e.g. a :class:`~pyg_dss.datasets.DynamicFAUST` or
             :class:`~pyg_dss.datasets.SyntheticBodies`); ``subject`` and
             ``sequence`` names are kept if present.
         num_frames (int): frames per set n (default: :obj:`7`).
@@ -99,8 +230,17 @@ class FrameSets(Dataset):
             lets one frame see where it lies relative to the others).
         scale (bool): also divide by the largest vertex norm (of the frame
             or the set, per :obj:`normalize`) (default: :obj:`False`).
+        features (list of str, optional): node attributes concatenated into
+            ``x`` after :obj:`transform` (default: ``("pos",)``); :obj:`None`
+            leaves ``x`` as the transform sets it.
         transform (callable, optional): applied to every
-            :class:`~pyg_dss.data.SetData` on access.
+            :class:`~pyg_dss.data.SetData` on access, before the features
+            are formed (a random rotation of ``pos`` rotates ``x``).
+        pre_transform (callable, optional): applied once to every sequence
+            :class:`~torch_geometric.data.Data` (``pos`` [T, V, 3]) at
+            construction, as PyG datasets apply it before caching.
+        pre_filter (callable, optional): keeps the sequences for which it
+            returns :obj:`True` (applied before :obj:`pre_transform`).
     """
 
     def __init__(self, sequences: Sequence[Data], num_frames: int = 7,
@@ -108,7 +248,10 @@ class FrameSets(Dataset):
                  min_gap: int = 1, window: Optional[int] = None,
                  num_sets: Optional[int] = None, resample: bool = True,
                  seed: int = 0, normalize: Optional[str] = "frame",
-                 scale: bool = False, transform: Optional[Callable] = None) -> None:
+                 scale: bool = False, features: Optional[Sequence[str]] = FEATURES,
+                 transform: Optional[Callable] = None,
+                 pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None) -> None:
         if target not in TARGETS:
             raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
         if modality not in MODALITIES:
@@ -132,6 +275,7 @@ class FrameSets(Dataset):
         self.seed = seed
         self.normalize = normalize
         self.scale = scale
+        self.features = _check_features(features)
         self.epoch: Optional[int] = None
 
         self.pos: List[Tensor] = []
@@ -140,13 +284,17 @@ class FrameSets(Dataset):
         edge_cache: Dict[Tuple, Tensor] = {}
         need = min_length(num_frames, min_gap)
         weights = []
+        too_short = []
         for i in range(len(sequences)):
             seq = sequences[i]
-            pos = seq.pos
-            if pos.dim() != 3 or pos.size(-1) != 3:
-                raise ValueError(f"Sequence {i}: expected pos of shape [T, V, 3], "
-                                 f"got {list(pos.shape)}.")
+            if pre_filter is not None and not pre_filter(seq):
+                continue
+            if pre_transform is not None:
+                seq = pre_transform(seq)
+            name = (str(getattr(seq, "subject", "")), str(getattr(seq, "sequence", i)))
+            pos = _checked_sequence(seq.pos, i, name)
             if pos.size(0) < need:
+                too_short.append((name, pos.size(0)))
                 continue
             edges = None
             if modality == "mesh":
@@ -160,13 +308,12 @@ class FrameSets(Dataset):
                 edges = edge_cache[key]
             self.pos.append(pos)
             self.edge_index.append(edges)
-            self.names.append((str(getattr(seq, "subject", "")),
-                               str(getattr(seq, "sequence", i))))
+            self.names.append(name)
             span = pos.size(0) if window is None else min(window, pos.size(0))
             weights.append(pos.size(0) - span + 1)
         if not self.pos:
-            raise ValueError(f"No sequence has the {need} frames needed to draw "
-                             f"{num_frames} frames {min_gap} apart.")
+            raise NoSequenceError(_no_sequence_message(too_short, num_frames, min_gap,
+                                                       window))
         w = np.asarray(weights, dtype=np.float64)
         self._p = w / w.sum()
         if num_sets is None:
@@ -175,6 +322,14 @@ class FrameSets(Dataset):
         self.draws: Optional[List[Tuple[int, np.ndarray, np.ndarray]]] = None
         if not resample:
             self.draws = [self._draw(self._rng(k, fixed=True)) for k in range(num_sets)]
+
+    @property
+    def input_options(self) -> Dict[str, Any]:
+        r"""The options that prepare a model's inputs (for
+        :func:`frames_to_set`, plus the modality): store them with a trained
+        model so that prediction prepares frames exactly as training did."""
+        return {"modality": self.modality, "normalize": self.normalize, "scale": self.scale,
+                "features": None if self.features is None else list(self.features)}
 
     # -- sampling ---------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -199,6 +354,13 @@ class FrameSets(Dataset):
     def len(self) -> int:
         return self.num_sets
 
+    def __getitem__(self, idx):
+        # PyG's Dataset applies `transform` after `get`; here `get` applies it
+        # itself, before the input features are formed.
+        if isinstance(idx, (int, np.integer)) or (isinstance(idx, Tensor) and idx.dim() == 0):
+            return self.get(self.indices()[int(idx)])
+        return self.index_select(idx)
+
     def get(self, idx: int) -> SetData:
         if self.draws is not None:
             s, times, order = self.draws[idx]
@@ -208,34 +370,64 @@ class FrameSets(Dataset):
 
     def make_set(self, s: int, times: np.ndarray, order: np.ndarray) -> SetData:
         r"""The set of frames ``times[order[k]]`` (k = 0..n-1) of sequence
-        :obj:`s`; :obj:`times` must be sorted."""
-        frames = self.pos[s][torch.as_tensor(times[order], dtype=torch.long)].float()
-        if self.normalize == "frame":
-            frames = frames - frames.mean(dim=1, keepdim=True)
-        elif self.normalize == "set":
-            frames = frames - frames.reshape(-1, 3).mean(dim=0)
-        if self.scale:
-            norm = frames.norm(dim=-1)
-            if self.normalize == "set":
-                frames = frames / norm.max().clamp_min(1e-12)
-            else:
-                frames = frames / norm.amax(dim=1).clamp_min(1e-12)[:, None, None]
-        edges = self.edge_index[s]
-        elements = []
-        for k in range(self.num_frames):
-            el = Data(x=frames[k], pos=frames[k], time=int(times[order[k]]),
-                      rank=int(order[k]))
-            if edges is not None:
-                el.edge_index = edges
-            elements.append(el)
-        data = SetData.from_elements(elements, corresponded=True)
+        :obj:`s`, transformed and with its features formed; :obj:`times`
+        must be sorted."""
+        shown = times[order]
         want = 0 if self.target == "first" else self.num_frames // 2
-        data.y = torch.tensor([int(np.flatnonzero(order == want)[0])])
-        data.seq = torch.tensor([s])
-        return data
+        return frames_to_set(
+            self.pos[s][torch.as_tensor(shown, dtype=torch.long)], self.edge_index[s],
+            normalize=self.normalize, scale=self.scale, features=self.features,
+            transform=self.transform, time=[int(t) for t in shown],
+            rank=[int(r) for r in order], y=torch.tensor([int(np.flatnonzero(order == want)[0])]),
+            seq=torch.tensor([s]))
 
     def __repr__(self) -> str:
         mode = "resampled" if self.resample else f"fixed(seed={self.seed})"
         return (f"{self.__class__.__name__}({len(self)}, n={self.num_frames}, "
                 f"target={self.target}, modality={self.modality}, "
                 f"sequences={len(self.pos)}, {mode})")
+
+
+def non_finite_frames(pos: Tensor) -> List[int]:
+    r"""Indices of the frames of :obj:`pos` [T, ...] holding NaN or inf."""
+    if bool(torch.isfinite(pos.sum())):  # one cheap pass, no mask (overflow: full check)
+        return []
+    return (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()
+
+
+def _checked_sequence(pos: Tensor, i: int, name: Tuple[str, str]) -> Tensor:
+    label = f"Sequence {i} ({'/'.join(n for n in name if n)})"
+    if pos.dim() != 3 or pos.size(-1) != 3:
+        raise ValueError(f"{label}: expected pos of shape [T, V, 3], got {list(pos.shape)}.")
+    if not pos.is_floating_point():
+        raise ValueError(f"{label}: pos has dtype {pos.dtype}; coordinates must be floating "
+                         "point (integer coordinates are refused rather than promoted).")
+    bad = non_finite_frames(pos)
+    if bad:
+        raise ValueError(f"{label} has NaN or inf coordinates in frame(s) {bad[:20]} "
+                         f"(0-based, {len(bad)} of {pos.size(0)}); drop or fix them first "
+                         "(pre_filter= can skip the sequence).")
+    return pos
+
+
+def _no_sequence_message(too_short: List[Tuple[Tuple[str, str], int]], num_frames: int,
+                         min_gap: int, window: Optional[int]) -> str:
+    need = min_length(num_frames, min_gap)
+    head = (f"No sequence has the {need} frames needed to draw num_frames={num_frames} "
+            f"frames min_gap={min_gap} apart (window={window})")
+    if not too_short:
+        return head + ": no sequence was given (or pre_filter removed them all)."
+    lengths = sorted(too_short, key=lambda t: -t[1])
+    listed = ", ".join(f"{'/'.join(n for n in name if n)}: {T}" for name, T in lengths[:12])
+    if len(lengths) > 12:
+        listed += f", ... ({len(lengths) - 12} more)"
+    longest = lengths[0][1]
+    hints = []
+    if longest >= 2 and num_frames > 1 and (longest - 1) // (num_frames - 1) >= 1:
+        hints.append(f"min_gap <= {(longest - 1) // (num_frames - 1)}")
+    if longest >= 2 and (longest - 1) // min_gap + 1 >= 2:
+        hints.append(f"num_frames <= {(longest - 1) // min_gap + 1}")
+    hint = (" would admit the longest one" if hints else "")
+    return (f"{head}. Frames per sequence: {listed}. "
+            + (f"{' or '.join(hints)}{hint} (window only narrows the draw)." if hints else
+               "The sequences are too short for any draw of 2 frames."))

@@ -14,12 +14,12 @@ Synthetic (``SYNTHETIC_SPLITS``): by subject, test = the last subject
 (``synth05`` by default), val = the one before, train = the rest; by
 sequence (motion type): val ``drift``, test ``wave``, train the four others.
 """
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from torch_geometric.data import Data
 
-from .dfaust import SEQUENCES, DynamicFAUST
-from .frame_sets import FrameSets
+from .dfaust import SEQUENCES, DynamicFAUST, EmptySelectionError
+from .frame_sets import FrameSets, NoSequenceError
 from .synthetic import SyntheticBodies
 
 SPLITS = ("train", "val", "test")
@@ -88,21 +88,29 @@ class DFAUSTFrameSets(FrameSets):
         root (str, optional): dataset folder (raw files in ``<root>/raw``).
         split (str): ``"train"``, ``"val"`` or ``"test"``.
         split_by (str): ``"subject"`` (default) or ``"sequence"``.
+        pre_transform, pre_filter (callable, optional): applied to every
+            sequence before it is cached (as in PyG; part of the cache key).
         **kwargs: forwarded to :class:`FrameSets` (``num_frames``,
-            ``target``, ``modality``, ``min_gap``, ``window``, ...).
+            ``target``, ``modality``, ``min_gap``, ``window``, ``transform``,
+            ``features``, ...).
     """
 
     def __init__(self, root: Optional[str] = None, split: str = "train",
-                 split_by: str = "subject", **kwargs) -> None:
+                 split_by: str = "subject", pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None, **kwargs) -> None:
         _check(split, split_by)
         names = DFAUST_SPLITS[split_by][split]
-        if split_by == "subject":
-            self.sequences = DynamicFAUST(root, subjects=names)
-        else:
-            self.sequences = DynamicFAUST(root, sequences=names)
+        which = "subjects" if split_by == "subject" else "sequences"
+        try:
+            self.sequences = DynamicFAUST(root, **{which: names},
+                                          pre_transform=pre_transform, pre_filter=pre_filter)
+        except EmptySelectionError as e:
+            raise EmptySelectionError(f"The {split!r} split (by {split_by}) of Dynamic FAUST "
+                                      f"is empty: it wants {which} {names}. {e}") from None
         kwargs.setdefault("min_gap", 5)
         kwargs.setdefault("window", 120)
-        super().__init__(self.sequences, **_defaults(split, kwargs, 1000))
+        _init_frame_sets(self, self.sequences, split, split_by, names,
+                         _defaults(split, kwargs, 1000))
 
 
 class SyntheticFrameSets(FrameSets):
@@ -119,26 +127,43 @@ class SyntheticFrameSets(FrameSets):
         split_by (str): ``"subject"`` (default) or ``"sequence"`` (motion).
         bodies (dict, optional): keyword arguments of :class:`SyntheticBodies`
             (``num_subjects``, ``motions``, ``repeats``, ``num_frames``, ...).
+        pre_transform, pre_filter (callable, optional): applied to every
+            sequence before it is cached (as in PyG; part of the cache key).
         **kwargs: forwarded to :class:`FrameSets`.
     """
 
     def __init__(self, root: Optional[str] = None, split: str = "train",
                  split_by: str = "subject", bodies: Optional[dict] = None,
-                 **kwargs) -> None:
+                 pre_transform: Optional[Callable] = None,
+                 pre_filter: Optional[Callable] = None, **kwargs) -> None:
         _check(split, split_by)
-        all_seq = SyntheticBodies(root, **(bodies or {}))
+        all_seq = SyntheticBodies(root, pre_transform=pre_transform, pre_filter=pre_filter,
+                                  **(bodies or {}))
         if split_by == "subject":
-            keep = set(synthetic_subject_split(all_seq.num_subjects)[split])
-            chosen = [d for d in all_seq if d.subject in keep]
+            wanted = synthetic_subject_split(all_seq.num_subjects)[split]
+            chosen = [d for d in all_seq if d.subject in set(wanted)]
         else:
-            keep = set(SYNTHETIC_SPLITS["sequence"][split])
-            chosen = [d for d in all_seq if d.sequence.rsplit("_", 1)[0] in keep]
+            wanted = SYNTHETIC_SPLITS["sequence"][split]
+            chosen = [d for d in all_seq if d.sequence.rsplit("_", 1)[0] in set(wanted)]
         if not chosen:
-            raise ValueError(f"The {split!r} split by {split_by} of {all_seq} is empty "
-                             f"(motions {all_seq.motions}).")
+            which = "subjects" if split_by == "subject" else "motions"
+            raise ValueError(f"The {split!r} split (by {split_by}) of {all_seq} is empty: it "
+                             f"wants {which} {wanted}, but the bodies hold subjects "
+                             f"{sorted({d.subject for d in all_seq})} and motions "
+                             f"{all_seq.motions} (after pre_filter).")
         self.sequences: Sequence[Data] = chosen
         kwargs.setdefault("min_gap", 3)
         kwargs.setdefault("window", 48)
         if split == "train":
             kwargs.setdefault("num_sets", 1024)
-        super().__init__(chosen, **_defaults(split, kwargs, 512))
+        _init_frame_sets(self, chosen, split, split_by, wanted, _defaults(split, kwargs, 512))
+
+
+def _init_frame_sets(self: FrameSets, sequences, split: str, split_by: str,
+                     wanted: List[str], kwargs: dict) -> None:
+    """FrameSets.__init__, with the split named in a 'no sequence' error."""
+    try:
+        FrameSets.__init__(self, sequences, **kwargs)
+    except NoSequenceError as e:
+        raise NoSequenceError(f"The {split!r} split (by {split_by}: {wanted}) has no usable "
+                         f"sequence. {e}") from None

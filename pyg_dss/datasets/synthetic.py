@@ -29,15 +29,18 @@ waving forearm; symmetric in time, only the turn orders it), ``reach``
 ``drift`` (non-periodic: no limb cycle, only the monotone turn and a
 random smooth sway).
 """
+import hashlib
+import importlib.metadata
 import math
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-from torch_geometric.data import Data, InMemoryDataset
+from torch_geometric.data import Data
 
-from ._io import AtomicSaveMixin, default_root
+from ._io import default_root
+from .base import CachedInMemoryDataset
 
 MOTIONS: Tuple[str, ...] = ("walk", "arm_raise", "squat", "wave", "reach", "drift")
 
@@ -316,7 +319,7 @@ def make_sequence(subject: int, motion: str, repeat: int, num_frames: int,
                 num_nodes=pos.shape[1])
 
 
-class SyntheticBodies(AtomicSaveMixin, InMemoryDataset):
+class SyntheticBodies(CachedInMemoryDataset):
     r"""Procedurally generated human-like bodies in motion, one
     :class:`~torch_geometric.data.Data` per sequence in the layout of
     :class:`~pyg_dss.datasets.DynamicFAUST` (``pos`` [T, V, 3], ``face``
@@ -325,8 +328,12 @@ class SyntheticBodies(AtomicSaveMixin, InMemoryDataset):
     unchanged. See the module docstring for the bodies and motions.
 
     Generated on first use (a few seconds for the default size) and cached
-    atomically in :obj:`root`/``processed``; the file name encodes every
-    option, and the content is deterministic for a :obj:`seed`.
+    in :obj:`root`/``processed`` (see
+    :class:`~pyg_dss.datasets.base.CachedInMemoryDataset`): the file name
+    encodes every option, and the cache key also covers ``pre_transform``,
+    ``pre_filter`` and the generator itself (the source of this module and
+    the NumPy and trimesh versions), so a changed generator regenerates the
+    bodies. The content is deterministic for a :obj:`seed`.
 
     Args:
         root (str, optional): cache folder (default: ``<repo>/datasets/synthetic``).
@@ -341,7 +348,7 @@ class SyntheticBodies(AtomicSaveMixin, InMemoryDataset):
         transform, pre_transform, pre_filter, force_reload: as in PyG.
     """
 
-    version = 2
+    cache_version = 2
 
     def __init__(self, root: Optional[str] = None, num_subjects: int = 6,
                  motions: Optional[Sequence[str]] = None, repeats: int = 2,
@@ -371,14 +378,24 @@ class SyntheticBodies(AtomicSaveMixin, InMemoryDataset):
     def raw_file_names(self) -> List[str]:
         return []
 
+    def cache_options(self) -> Dict:
+        return {"num_subjects": self.num_subjects, "motions": list(self.motions),
+                "repeats": self.repeats, "num_frames": self.num_frames, "seed": self.seed,
+                "noise": self.noise}
+
+    def raw_identity(self) -> List:
+        # The "raw data" of generated bodies is their generator (no import
+        # of trimesh just for its version: it takes seconds).
+        with open(__file__, "rb") as f:
+            source = hashlib.sha256(f.read()).hexdigest()
+        return [["generator", source, f"numpy {np.__version__}",
+                 f"trimesh {importlib.metadata.version('trimesh')}"]]
+
     @property
     def processed_file_names(self) -> str:
         mot = "-".join(self.motions)
-        return (f"synthetic_v{self.version}_s{self.num_subjects}_{mot}_r{self.repeats}"
+        return (f"synthetic_v{self.cache_version}_s{self.num_subjects}_{mot}_r{self.repeats}"
                 f"_t{self.num_frames}_seed{self.seed}_n{self.noise:g}.pt")
-
-    def download(self) -> None:
-        pass
 
     def process(self) -> None:
         data_list = [make_sequence(s, m, r, self.num_frames, self.seed, self.noise)
