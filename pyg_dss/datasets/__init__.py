@@ -8,14 +8,14 @@ from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence,
 from .frame_sets import FrameSets, face_to_edge_index, sample_frame_times
 from .splits import (DFAUST_SPLITS, SYNTHETIC_SPLITS, DFAUSTFrameSets,
                      SyntheticFrameSets, synthetic_subject_split)
-from .synthetic import MOTIONS, SyntheticBodies, make_sequence
+from .synthetic import BODIES, MOTIONS, SyntheticBodies, make_sequence
 from ._io import default_root
 
 __all__ = [
     "DynamicFAUST", "SyntheticBodies", "FrameSets", "DFAUSTFrameSets",
     "SyntheticFrameSets", "DFAUST_SPLITS", "SYNTHETIC_SPLITS",
     "synthetic_subject_split", "SUBJECTS", "MALE_SUBJECTS", "FEMALE_SUBJECTS",
-    "SEQUENCES", "MOTIONS", "make_sequence", "face_to_edge_index",
+    "SEQUENCES", "MOTIONS", "BODIES", "make_sequence", "face_to_edge_index",
     "sample_frame_times", "default_root",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
     "MeshFileError",
