@@ -10,8 +10,8 @@ import trimesh
 from pyg_dss.datasets import mesh_files as mf
 from pyg_dss.datasets.mesh_files import (MeshFileError, frame_time, list_frames,
                                          natural_key, point_frames, read_mesh,
-                                         read_mesh_sequence, read_points,
-                                         read_point_sequence, read_sequences)
+                                         raw_file_identity, read_mesh_sequence,
+                                         read_points, read_point_sequence, read_sequences)
 
 
 def body(seed: int = 0):
@@ -274,3 +274,33 @@ def test_voxel_down_sampling_and_normals(tmp_path):
     assert data.normal.shape == data.pos.shape
     assert [len(x) for x in point_frames(data, "normal")] == \
         [len(x) for x in point_frames(data)]
+
+
+def test_raw_file_identity_follows_the_files(tmp_path):
+    root = tmp_path / "root"
+    v, f = mesh_sequence(root / "a", ".obj", [0, 1, 2])
+    first = raw_file_identity(str(root))
+    assert raw_file_identity(str(root)) == first
+    path = root / "a" / "frame_1.obj"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1000))
+    touched = raw_file_identity(str(root))
+    assert touched != first
+    os.rename(path, root / "a" / "frame_7.obj")
+    assert raw_file_identity(str(root)) not in (first, touched)
+    write_mesh(str(root / "a" / "frame_8.obj"), v, f)
+    assert len({first, touched, raw_file_identity(str(root))}) == 3
+
+
+def test_frame_sets_draw_from_a_folder(tmp_path):
+    from pyg_dss.datasets import FrameSets
+
+    root = tmp_path / "root"
+    v, f = mesh_sequence(root / "jump", ".off", list(range(8)))
+    sets = FrameSets(read_sequences(str(root)), num_frames=3, resample=False, num_sets=2,
+                     normalize=None)
+    d = sets[0]
+    assert sets.names == [("", "jump")]
+    times = d.time.tolist()  # the frame each element shows
+    np.testing.assert_allclose(d.pos.view(3, len(v), 3).numpy(),
+                               np.stack([frame(v, t) for t in times]), atol=1e-6)
+    assert d.edge_index.size(1) == 3 * 2 * 120  # 120 undirected edges per icosphere frame

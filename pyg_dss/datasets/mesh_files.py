@@ -48,6 +48,7 @@ file or folder and saying what to do.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from decimal import Decimal
@@ -63,7 +64,7 @@ __all__ = [
     "MESH_EXTENSIONS", "POINT_EXTENSIONS", "ORDERS", "KINDS", "BACKENDS", "MeshFileError",
     "natural_key", "frame_time", "list_sequences", "list_frames", "read_mesh",
     "read_points", "read_mesh_sequence", "read_point_sequence", "read_sequences",
-    "point_frames",
+    "point_frames", "raw_file_identity",
 ]
 
 MESH_EXTENSIONS: Tuple[str, ...] = (".obj", ".ply", ".off")
@@ -455,3 +456,18 @@ def read_sequences(root: str, kind: str = "mesh", order: str = "natural",
             raise ValueError(f"{sorted(point_options)} only apply to kind='points'.")
         return [read_mesh_sequence(f, order) for f in list_sequences(root)]
     return [read_point_sequence(f, order, **point_options) for f in list_sequences(root)]
+
+
+def raw_file_identity(root: str, kind: str = "mesh", order: str = "natural") -> str:
+    r"""A hex digest of every frame file :func:`read_sequences` would read
+    from :obj:`root`, in order: its path relative to :obj:`root`, size and
+    modification time (ns). A processed cache keyed by it (with the reading
+    options) goes stale whenever a frame is added, removed, renamed or
+    rewritten; the files themselves are not read."""
+    digest = hashlib.sha256()
+    for folder in list_sequences(root):
+        for path in list_frames(folder, kind, order):
+            st = os.stat(path)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
