@@ -180,18 +180,14 @@ def test_bad_inputs_name_the_file(tmp_path):
     with pytest.raises(MeshFileError, match="point-cloud format: read it with kind='points'"):
         read_sequences(str(root))
     os.remove(root / "empty" / "b.pcd")
-    (root / "empty" / "b.obj").write_text("this is not a mesh\n")
-    with pytest.raises(MeshFileError, match=r"b\.obj' holds no vertices"):
-        read_sequences(str(root))
-    (root / "empty" / "b.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n")
-    with pytest.raises(MeshFileError, match=r"Cannot read '.*b\.obj' as a \.obj mesh"):
-        read_sequences(str(root))
-    (root / "empty" / "b.obj").write_text("v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n")
-    with pytest.raises(MeshFileError, match=r"b\.obj': vertex 1 has non-finite"):
-        read_sequences(str(root))
-    (root / "empty" / "b.obj").write_text("v 0 0 0\nv 1 0 0\nv 0 1 1e39\nf 1 2 3\n")
-    with pytest.raises(MeshFileError, match=r"vertex 2 has non-finite.*beyond float32"):
-        read_sequences(str(root))
+    for content, message in [
+            ("this is not a mesh\n", r"b\.obj' holds no vertices"),
+            ("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", r"Cannot read '.*b\.obj' as a \.obj mesh"),
+            ("v 0 0 0\nv 1 nan 0\nv 0 1 0\nf 1 2 3\n", r"b\.obj': vertex 1 has non-finite"),
+            ("v 0 0 0\nv 1 0 0\nv 0 1 1e39\nf 1 2 3\n", r"vertex 2 has non-finite.*float32")]:
+        (root / "empty" / "b.obj").write_text(content)
+        with pytest.raises(MeshFileError, match=message):
+            read_sequences(str(root))
     # ignored: hidden files and the companions of OBJ files
     write_mesh(str(root / "empty" / "b.obj"), frame(v, 1), f)
     (root / "empty" / ".DS_Store").write_text("x")
