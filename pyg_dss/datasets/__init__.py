@@ -1,5 +1,6 @@
 r"""Datasets: Dynamic FAUST, a built-in synthetic stand-in with the same
-layout, and the frame-ordering sets of Maron et al. (2020) on top of both.
+layout, a user's own folders of meshes and point clouds, and the
+frame-ordering sets of Maron et al. (2020) on top of them.
 
 :class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
 keyed, atomic processed files); :func:`frames_to_set` prepares frames for a
@@ -10,19 +11,23 @@ from .dfaust import (FEMALE_SUBJECTS, MALE_SUBJECTS, SEQUENCES, SUBJECTS,
 from .fingerprint import UndescribableError, fingerprint
 from .frame_sets import (FEATURES, FrameSets, NoSequenceError, face_to_edge_index,
                          form_features, frames_to_set, normalize_frames, sample_frame_times)
+from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence,
+                         read_point_sequence, read_sequences)
 from .splits import (DFAUST_SPLITS, SYNTHETIC_SPLITS, DFAUSTFrameSets,
                      SyntheticFrameSets, synthetic_subject_split)
-from .synthetic import MOTIONS, SyntheticBodies, make_sequence
+from .synthetic import BODIES, MOTIONS, SyntheticBodies, make_sequence
 from ._io import default_root
 
 __all__ = [
     "DynamicFAUST", "SyntheticBodies", "FrameSets", "DFAUSTFrameSets",
     "SyntheticFrameSets", "DFAUST_SPLITS", "SYNTHETIC_SPLITS",
     "synthetic_subject_split", "SUBJECTS", "MALE_SUBJECTS", "FEMALE_SUBJECTS",
-    "SEQUENCES", "MOTIONS", "make_sequence", "face_to_edge_index",
+    "SEQUENCES", "MOTIONS", "BODIES", "make_sequence", "face_to_edge_index",
     "sample_frame_times", "default_root", "frames_to_set", "normalize_frames",
     "form_features", "FEATURES", "CachedInMemoryDataset", "fingerprint",
     "UndescribableError", "EmptySelectionError", "NoSequenceError",
+    "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
+    "MeshFileError",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

