@@ -124,25 +124,27 @@ def make_step(config: str, variant: str, b, args: argparse.Namespace) -> Callabl
     """A closure running one forward + backward of ``variant`` on batch ``b``."""
     from torch_geometric.nn import GCNConv
 
+    from pyg_dss.layout import find_layout
     from pyg_dss.nn import DSSConv, PointNetLayer, SetGCNConv
     C, dev = args.channels, args.device
     torch.manual_seed(0)
     gcn = config == "gcn"
     base = SetGCNConv if gcn else PointNetLayer
-    V = int(b.num_vertices[0]) if gcn else None
+    layout = find_layout(b)   # once per batch, as SetDataLoader does
     if variant == "dss":
         m = DSSConv(base(C, C), base(C, C), aggr="sum")
-        fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
+        fn = lambda x: m(x, b.edge_index, b, layout=layout)  # noqa: E731
     elif variant == "siamese":
         m = base(C, C)
-        fn = (lambda x: m(x, b.edge_index, num_vertices=V)) if gcn else (lambda x: m(x))
+        fn = ((lambda x: m(x, b.edge_index, graph=layout.element_graph)) if gcn
+              else (lambda x: m(x)))
     elif variant == "reference":
         make = ReferenceGCN if gcn else (lambda i, o: _Lin(i, o))
         m = ReferenceDSS(make(C, C), make(C, C))
         fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
     elif variant == "pyg":
         m = DSSConv(GCNConv(C, C), GCNConv(C, C), aggr="sum")
-        fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
+        fn = lambda x: m(x, b.edge_index, b, layout=layout)  # noqa: E731
     elif variant == "floor":
         m = Linear(C, C)
         fn = m
