@@ -9,8 +9,9 @@ the shared domain (a vertex aggregates over the elements it appears in).
 """
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
 
+import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
@@ -54,9 +55,8 @@ def set_aggregate(x: Tensor, sets: Any, reduce: str = "sum",
     """
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense and x.size(0) == sets.vertex_index.size(0):
-        B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
-        out = reduce_dim(x.view(B, n, V, *x.shape[1:]), 1, reduce)
-        return out.view(B * V, *x.shape[1:])
+        out = reduce_dim(dense_blocks(x, sets, layout), 1, reduce)
+        return out.view(-1, *x.shape[1:])
     return scatter(x, sets.vertex_index, dim=0, dim_size=num_shared_vertices(sets, layout),
                    reduce=reduce)
 
@@ -72,13 +72,46 @@ def broadcast(shared: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> 
 
 
 def add_broadcast(out: Tensor, shared: Tensor, sets: Any,
-                  layout: Optional[SetLayout] = None) -> Tensor:
+                  layout: Optional[SetLayout] = None, inplace: bool = False) -> Tensor:
     """``out + broadcast(shared, sets)``, as one broadcasting add (no gathered
-    copy of ``shared``) when the batch is dense."""
+    copy of ``shared``) when the batch is dense; into ``out`` itself with
+    ``inplace=True`` (only where no backward needs ``out``)."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense and out.size(0) == sets.vertex_index.size(0):
-        B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
+        return _DenseAddBroadcast.apply(out, shared, num_sets(sets), layout.set_size,
+                                        layout.num_vertices, inplace)
+    shared = broadcast(shared, sets, layout)
+    return out.add_(shared) if inplace else out + shared
+
+
+class _DenseAddBroadcast(torch.autograd.Function):
+    """``out`` [B n V, C] plus ``shared`` [B V, C] broadcast over the n
+    elements, returned as an [N, C] tensor of its own (written into ``out``
+    when ``inplace``), not as a view of a [B, n, V, C] one: an in-place op on
+    a view (the ReLU that follows) costs autograd two full copies in the
+    backward (CopySlices)."""
+    @staticmethod
+    def forward(ctx: Any, out: Tensor, shared: Tensor, B: int, n: int, V: int,  # type: ignore
+                inplace: bool) -> Tensor:
+        ctx.sizes = (B, n, V)
+        result = out if inplace else torch.empty_like(out)
         rest = out.shape[1:]
-        return (out.view(B, n, V, *rest) + shared.view(B, 1, V, *shared.shape[1:])
-                ).view(out.shape)
-    return out + broadcast(shared, sets, layout)
+        torch.add(out.view(B, n, V, *rest), shared.view(B, 1, V, *rest),
+                  out=result.view(B, n, V, *rest))
+        if inplace:
+            ctx.mark_dirty(out)
+        return result
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore
+        B, n, V = ctx.sizes
+        grad_shared = None
+        if ctx.needs_input_grad[1]:
+            grad_shared = grad.view(B, n, V, *grad.shape[1:]).sum(1).view(B * V,
+                                                                          *grad.shape[1:])
+        return grad, grad_shared, None, None, None, None
+
+
+def dense_blocks(x: Tensor, sets: Any, layout: SetLayout) -> Tensor:
+    """``x`` [N, ...] viewed as [B, n, V, ...] (the layout must be dense)."""
+    return x.view(num_sets(sets), layout.set_size, layout.num_vertices, *x.shape[1:])

@@ -5,11 +5,12 @@ from typing import Any, Optional
 
 from torch import Tensor
 from torch.nn import Module
+from torch.nn.modules.batchnorm import _BatchNorm
 
 from torch_geometric.nn.inits import reset
 
 from pyg_dss.layout import SetLayout, layout_of
-from pyg_dss.nn.aggr import add_broadcast, check_reduce, set_aggregate
+from pyg_dss.nn.aggr import add_broadcast, check_reduce, dense_blocks, reduce_dim, set_aggregate
 from pyg_dss.nn.utils import (base_in_channels, check_inputs, element_graph, graph_kwarg,
                               shared_inputs)
 
@@ -83,18 +84,28 @@ class DSSConv(Module):
         check_inputs("DSSConv", x, edge_index, sets, base_in_channels(self.siamese))
         layout = layout_of(sets) if layout is None else layout
         graph = element_graph(layout, edge_index, sets)
+        if self.shared is not None and layout.dense:
+            # Both branches read x through one [B, n, V, C] view: the
+            # aggregate's gradient (expanded over n) is then added to the
+            # siamese one in place, not first copied into an [N, C] tensor.
+            blocks = dense_blocks(x, sets, layout)
+            x = blocks.view(x.shape)
+            agg = reduce_dim(blocks, 1, self.aggr).flatten(0, 1)
+        elif self.shared is not None:
+            agg = set_aggregate(x, sets, self.aggr, layout)
         out = self.siamese(x, edge_index, **kwargs, **graph_kwarg(self.siamese, graph))
         if self.siamese_norm is not None:
             out = self.siamese_norm(out)
         if self.shared is None:
             return out
-        agg = set_aggregate(x, sets, self.aggr, layout)
         shared = self.shared(agg, sets.shared_edge_index,
                              **shared_inputs(kwargs, x, sets, layout),
                              **graph_kwarg(self.shared, layout.shared_graph))
         if self.shared_norm is not None:
             shared = self.shared_norm(shared)
-        return add_broadcast(out, shared, sets, layout)
+        # A BatchNorm's backward does not need its output: add into it.
+        return add_broadcast(out, shared, sets, layout,
+                             inplace=isinstance(self.siamese_norm, _BatchNorm))
 
     def __repr__(self) -> str:
         if self.shared is None:

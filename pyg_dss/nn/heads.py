@@ -35,7 +35,10 @@ class ElementPool(Module):
         layout = layout_of(sets, graphs=False) if layout is None else layout
         if layout.dense and x.size(0) == sets.vertex_index.size(0):
             B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
-            return reduce_dim(x.view(B * n, V, *x.shape[1:]), 1, self.reduce)
+            blocks = x.view(B * n, V, *x.shape[1:])
+            if self.reduce == "max":   # max(), not amax(): its backward is one scatter
+                return blocks.max(dim=1).values
+            return reduce_dim(blocks, 1, self.reduce)
         return scatter(x, sets.element_index, dim=0, dim_size=_num_elements(sets),
                        reduce=self.reduce)
 

@@ -120,7 +120,7 @@ class DSSNet(Module):
         for width in hidden:
             self.layers.append(make_layer(variant, factory, channels, width))
             channels = 2 * width if variant == "aittala" else width
-        self.act = ReLU()
+        self.act = ReLU(inplace=True)
         self.pool = ElementPool("max")
         self.head = ModuleList()
         for width in list(head_hidden) + [1]:
@@ -203,9 +203,13 @@ class DSSNet(Module):
     def _scores(self, sets: Any, layout: SetLayout) -> Tensor:
         kwargs = {"pos": sets.pos} if self.needs_pos else {}
         x, edge_index = sets.x, sets.get("edge_index")
-        for layer in self.layers:
-            x = self.act(layer(x, edge_index, sets, layout=layout, **kwargs))
-        z = self.pool(x, sets, layout)
+        for i, layer in enumerate(self.layers):
+            x = layer(x, edge_index, sets, layout=layout, **kwargs)
+            if i < len(self.layers) - 1:
+                x = self.act(x)   # in place: every layer ends in a BatchNorm
+        # ReLU commutes with the max over the vertices: apply the last one to
+        # [num_elements, C] instead of [N, C].
+        z = torch.relu(self.pool(x, sets, layout))
         for i, layer in enumerate(self.head):
             z = layer(z, sets, layout)
             if i < len(self.head) - 1:

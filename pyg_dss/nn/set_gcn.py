@@ -24,6 +24,7 @@ from torch_geometric.utils import scatter
 
 from pyg_dss.layout import RepeatedGraph
 from pyg_dss.nn.spmm import repeated_spmm
+from pyg_dss.nn.utils import linear
 
 __all__ = ["SetGCNConv", "gcn_values"]
 
@@ -112,7 +113,7 @@ class SetGCNConv(Module):
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
                 graph: Optional[RepeatedGraph] = None) -> Tensor:
         if graph is None or edge_weight is not None:
-            out = self._propagate_edges(self.lin(x), edge_index, edge_weight)
+            out = self._propagate_edges(linear(x, self.lin.weight), edge_index, edge_weight)
             return out if self.bias is None else out + self.bias
         if x.size(0) != graph.crow.size(0) - 1:
             raise ValueError(f"SetGCNConv got {x.size(0)} nodes but a repeated graph over "
@@ -120,9 +121,9 @@ class SetGCNConv(Module):
         values = gcn_values(graph, self.improved, self.add_self_loops, self.normalize,
                             torch.promote_types(x.dtype, torch.float32))
         if self.in_channels < self.out_channels:   # propagate the narrower side
-            out = self.lin(repeated_spmm(graph, values, x))
+            out = linear(repeated_spmm(graph, values, x), self.lin.weight)
         else:
-            out = repeated_spmm(graph, values, self.lin(x))
+            out = repeated_spmm(graph, values, linear(x, self.lin.weight))
         if self.bias is not None:
             # In place: `out` is fresh and saved by no backward; saves one
             # [N, C] allocation (page faults on CPU) per layer.

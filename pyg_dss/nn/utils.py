@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Module
 
@@ -40,6 +42,18 @@ def check_inputs(layer: str, x: Any, edge_index: Any, sets: Any,
     if in_channels is not None and in_channels > 0 and x.size(1) != in_channels:
         raise ValueError(f"{call}: x has {x.size(1)} channels but the layer was built for "
                          f"in_channels={in_channels}.")
+
+
+def linear(x: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
+    """``F.linear(x, weight, bias)``; for a narrow input (fewer than 16
+    channels, e.g. xyz) as ``x @ weight.t().contiguous()``, so that autograd
+    computes the weight gradient as ``x^T g`` ([C_in, N] @ [N, C_out]) rather
+    than ``g^T x`` ([C_out, N] @ [N, C_in]): the same numbers, 3-7x faster on
+    CPU for N in the hundreds of thousands (MKL handles the second shape badly)."""
+    if x.dim() != 2 or weight.size(1) >= 16:
+        return F.linear(x, weight, bias)
+    w = weight.t().contiguous()
+    return x.mm(w) if bias is None else torch.addmm(bias, x, w)
 
 
 def base_in_channels(layer: Optional[Module]) -> Optional[int]:
