@@ -43,11 +43,11 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Subset
 from torch.utils.data.distributed import DistributedSampler
-from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
 from pyg_dss.io import atomic_torch_save
+from pyg_dss.loader import SetDataLoader as DataLoader  # batches carry their layout
 from pyg_dss.metrics import kendall_tau, target_order
 from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
 
