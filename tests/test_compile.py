@@ -37,7 +37,7 @@ def batch(num_sets: int, base: str, seed: int = 0):
 @pytest.mark.parametrize("base", ["gcn", "pointnet"])
 def test_no_graph_breaks(base):
     torch._dynamo.reset()
-    model = DSSNet(3, base, "dss-sum", hidden=(8, 8), head_hidden=(8, ))
+    model = DSSNet(3, base, "dss-sum", hidden=(8, ), head_hidden=(8, ))
     explanation = torch._dynamo.explain(model)(batch(5, base))
     assert explanation.graph_break_count == 0, explanation.break_reasons
     assert explanation.graph_count == 1
@@ -52,7 +52,7 @@ def test_one_compile_serves_every_batch_size_and_stale_layouts_raise():
         return gm.forward
 
     torch.manual_seed(0)
-    model = DSSNet(3, "gcn", "dss-sum", hidden=(8, 8), head_hidden=(8, ))
+    model = DSSNet(3, "gcn", "dss-sum", hidden=(8, ), head_hidden=(8, ))
     compiled = torch.compile(model, fullgraph=True, dynamic=True, backend=backend)
     # Sizes chosen to differ from every other size of the inputs: dynamo's duck
     # shaping gives equal sizes one symbol, and a later batch that splits
