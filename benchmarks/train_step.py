@@ -57,6 +57,7 @@ from torch.nn import BatchNorm1d, Linear, Module, ModuleList
 
 warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import interleaved, peak_mb, publish, ratio, sync  # noqa: E402
 
 IMPLS = ("pyg-dss", "dense", "pyg-batched", "per-set-loop", "floor")
 GCN_ONLY = ("pyg-batched", "per-set-loop")
@@ -307,57 +308,11 @@ def make_eval(impl: str, b, args: argparse.Namespace) -> Callable[[], None]:
 
 
 # ----------------------------------------------------------------------------- measuring
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
-def interleaved(steps: Dict[str, Callable[[], None]], args: argparse.Namespace
-                ) -> Dict[str, List[float]]:
-    times: Dict[str, List[float]] = {k: [] for k in steps}
-    for rep in range(args.warmup + args.repeats):
-        for k, step in steps.items():
-            _sync(args.device)
-            t0 = time.perf_counter()
-            step()
-            _sync(args.device)
-            if rep >= args.warmup:
-                times[k].append(time.perf_counter() - t0)
-    return times
-
-
-def ratio(times: Dict[str, List[float]], a: str, b: str) -> float:
-    """Median over rounds of time(a) / time(b), both from the same round."""
-    return statistics.median(x / y for x, y in zip(times[a], times[b]))
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
-
-
 def memory_child(impl: str, args: argparse.Namespace) -> Dict[str, float]:
     b = make_batch(args)
     step = make_step(impl, b, args)
-    step()
-    step()   # warm-up: optimizer state, allocator, thread pools (and compilation)
-    import gc
-    gc.collect()
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return {"peak_mb": (torch.cuda.max_memory_allocated() - before) / 2**20}
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")   # reset VmHWM to the current RSS
-    before = _status_kb("VmRSS")
-    step()
-    return {"peak_mb": (_status_kb("VmHWM") - before) / 1024}
+    step()   # optimizer state; peak_mb warms up once more
+    return {"peak_mb": peak_mb(step, args.device)}
 
 
 def child_args(args: argparse.Namespace) -> List[str]:
@@ -393,7 +348,7 @@ def compile_child(args: argparse.Namespace) -> Dict[str, float]:
     step = make_step("compiled", b, args)
     t0 = time.perf_counter()
     step()
-    _sync(args.device)
+    sync(args.device)
     return {"seconds": time.perf_counter() - t0}
 
 
@@ -539,19 +494,17 @@ def main(argv: Optional[List[str]] = None) -> None:
         if res["dense_max_difference"] > 1e-3:
             raise SystemExit("The dense reference does not compute the same network "
                              f"(max difference {res['dense_max_difference']:.3g}).")
-    res["times"] = interleaved({k: make_step(k, b, args) for k in impls}, args)
+    res["times"] = interleaved({k: make_step(k, b, args) for k in impls}, args.repeats,
+                               args.warmup, args.device)
     if not args.no_eval:
         res["eval"] = interleaved({k: make_eval(k, b, args) for k in ("pyg-dss", "dense")},
-                                  args)
+                                  args.repeats, args.warmup, args.device)
     if not args.no_memory:
         res["memory"] = measure_memory([k for k in impls if k != "compiled"], args)
     if not args.no_loader and args.device == "cpu":
         res["loader"] = measure_loader(args)
     text = report(res, args)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**res, "table": text}, f, indent=1)
+    publish(text, res, args.json)
 
 
 if __name__ == "__main__":
