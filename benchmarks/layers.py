@@ -36,7 +36,6 @@ import os
 import statistics
 import subprocess
 import sys
-import time
 import warnings
 from typing import Callable, Dict, List, Optional
 
@@ -44,6 +43,9 @@ import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import Linear, Module
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from measure import interleaved, peak_mb, publish, ratio  # noqa: E402
 
 warnings.filterwarnings("ignore", message=".*[Ss]parse.*")
 
@@ -124,25 +126,27 @@ def make_step(config: str, variant: str, b, args: argparse.Namespace) -> Callabl
     """A closure running one forward + backward of ``variant`` on batch ``b``."""
     from torch_geometric.nn import GCNConv
 
+    from pyg_dss.layout import find_layout
     from pyg_dss.nn import DSSConv, PointNetLayer, SetGCNConv
     C, dev = args.channels, args.device
     torch.manual_seed(0)
     gcn = config == "gcn"
     base = SetGCNConv if gcn else PointNetLayer
-    V = int(b.num_vertices[0]) if gcn else None
+    layout = find_layout(b)   # once per batch, as SetDataLoader does
     if variant == "dss":
         m = DSSConv(base(C, C), base(C, C), aggr="sum")
-        fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
+        fn = lambda x: m(x, b.edge_index, b, layout=layout)  # noqa: E731
     elif variant == "siamese":
         m = base(C, C)
-        fn = (lambda x: m(x, b.edge_index, num_vertices=V)) if gcn else (lambda x: m(x))
+        fn = ((lambda x: m(x, b.edge_index, graph=layout.element_graph)) if gcn
+              else (lambda x: m(x)))
     elif variant == "reference":
         make = ReferenceGCN if gcn else (lambda i, o: _Lin(i, o))
         m = ReferenceDSS(make(C, C), make(C, C))
         fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
     elif variant == "pyg":
         m = DSSConv(GCNConv(C, C), GCNConv(C, C), aggr="sum")
-        fn = lambda x: m(x, b.edge_index, b)  # noqa: E731
+        fn = lambda x: m(x, b.edge_index, b, layout=layout)  # noqa: E731
     elif variant == "floor":
         m = Linear(C, C)
         fn = m
@@ -166,53 +170,15 @@ class _Lin(Linear):
 
 
 # ----------------------------------------------------------------------------- measuring
-def _sync(device: str) -> None:
-    if device.startswith("cuda"):
-        torch.cuda.synchronize()
-
-
 def time_config(config: str, args: argparse.Namespace) -> Dict[str, List[float]]:
     b = make_batch(config, args)
     steps = {v: make_step(config, v, b, args) for v in VARIANTS[config]}
-    times: Dict[str, List[float]] = {v: [] for v in steps}
-    for rep in range(args.warmup + args.repeats):
-        for v, step in steps.items():
-            _sync(args.device)
-            t0 = time.perf_counter()
-            step()
-            _sync(args.device)
-            if rep >= args.warmup:
-                times[v].append(time.perf_counter() - t0)
-    return times
-
-
-def _status_kb(field: str) -> int:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise KeyError(field)
+    return interleaved(steps, args.repeats, args.warmup, args.device)
 
 
 def memory_child(config: str, variant: str, args: argparse.Namespace) -> Dict[str, float]:
     b = make_batch(config, args)
-    step = make_step(config, variant, b, args)
-    step()  # warm-up: caches, allocator, thread pools
-    import gc
-    gc.collect()
-    if args.device.startswith("cuda"):
-        torch.cuda.synchronize()
-        before = torch.cuda.memory_allocated()
-        torch.cuda.reset_peak_memory_stats()
-        step()
-        torch.cuda.synchronize()
-        return {"peak_mb": (torch.cuda.max_memory_allocated() - before) / 2**20,
-                "method": "cuda.max_memory_allocated"}
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")  # reset VmHWM to the current RSS
-    before = _status_kb("VmRSS")
-    step()
-    return {"peak_mb": (_status_kb("VmHWM") - before) / 1024, "method": "VmHWM rise"}
+    return {"peak_mb": peak_mb(make_step(config, variant, b, args), args.device)}
 
 
 def measure_memory(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
@@ -237,11 +203,6 @@ def measure_memory(args: argparse.Namespace) -> Dict[str, Dict[str, float]]:
 
 
 # ----------------------------------------------------------------------------- report
-def ratio(times: Dict[str, List[float]], a: str, b: str) -> float:
-    """Median over rounds of time(a) / time(b), both from the same round."""
-    return statistics.median(x / y for x, y in zip(times[a], times[b]))
-
-
 def report(results: Dict, args: argparse.Namespace) -> str:
     lines = [f"{args.sets} sets x {args.set_size} elements x {args.major * args.minor} vertices, "
              f"{args.channels} -> {args.channels} channels, device {args.device}, "
@@ -302,10 +263,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         if config in memory:
             results["configs"][config]["memory"] = memory[config]
     text = report(results, args)
-    print(text)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({**results, "table": text}, f, indent=1)
+    publish(text, results, args.json)
 
 
 if __name__ == "__main__":

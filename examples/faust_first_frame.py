@@ -48,7 +48,6 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import Subset
 from torch.utils.data.distributed import DistributedSampler
-from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
@@ -56,6 +55,7 @@ from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, NoSequenceEr
                               SyntheticFrameSets)
 from pyg_dss.io import (UnreadableFileError, atomic_write, atomic_write_json,
                         remove_stale_temp_files, safe_torch_load)
+from pyg_dss.loader import SetDataLoader  # batches carry their layout: the fast path
 from pyg_dss.metrics import kendall_tau, target_order
 from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
 from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
@@ -330,7 +330,7 @@ def plot_test_example(model, dataset, index: int, device, path: str, target: str
     import matplotlib.pyplot as plt
 
     data = dataset[index]
-    batch = next(iter(DataLoader([data], batch_size=1))).to(device)
+    batch = next(iter(SetDataLoader([data], batch_size=1))).to(device)
     model.eval()
     prob = model(batch).exp().cpu()
     pred = int(prob.argmax())
@@ -447,13 +447,13 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     sampler = (DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
                                   seed=cfg["seed"]) if world > 1 else None)
     generator = torch.Generator().manual_seed(cfg["seed"])  # the training order
-    train_loader = DataLoader(train_set, batch_size=cfg["batch_size"], shuffle=sampler is None,
+    train_loader = SetDataLoader(train_set, batch_size=cfg["batch_size"], shuffle=sampler is None,
                               sampler=sampler, num_workers=cfg["workers"], generator=generator)
 
     def eval_loader(ds):
         # Each process evaluates every world-th set; the sums are added up,
         # so the result is exactly that of one process on the whole split.
-        return DataLoader(Subset(ds, range(rank, len(ds), world)),
+        return SetDataLoader(Subset(ds, range(rank, len(ds), world)),
                           batch_size=cfg["batch_size"], num_workers=cfg["workers"])
 
     val_loader, test_loader = eval_loader(val_set), eval_loader(test_set)

@@ -167,3 +167,24 @@ def test_extra_inputs_must_be_node_level(corresponded_batch):
     b = corresponded_batch
     with pytest.raises(ValueError, match="'pos' must be a node-level tensor"):
         conv(b.x, b.edge_index, b, pos=b.pos[:3])
+
+
+def test_layer_errors_name_the_fix(corresponded_batch):
+    """Swapped arguments, a plain Data as sets, integer features and a wrong
+    number of channels (on main: PyG internals and 'mat1 and mat2 shapes
+    cannot be multiplied')."""
+    from torch_geometric.data import Data
+    b = corresponded_batch
+    for layer in (DSSConv(GCNConv(3, 8), GCNConv(3, 8)), SridharConv(GCNConv(3, 8))):
+        name = type(layer).__name__
+        with pytest.raises(TypeError, match=r"x must be the node features.*batch.x, "
+                                            r"batch.edge_index, batch"):
+            layer(b, b.x, b.edge_index)
+        with pytest.raises(TypeError, match="were x and edge_index swapped"):
+            layer(b.edge_index, b.x, b)
+        with pytest.raises(TypeError, match="SetData.from_elements"):
+            layer(b.x, b.edge_index, Data(x=b.x, edge_index=b.edge_index))
+        with pytest.raises(ValueError, match=f"{name}.*6 channels.*in_channels=3"):
+            layer(torch.randn(b.num_nodes, 6), b.edge_index, b)
+        with pytest.raises(ValueError, match="rows but the sets have"):
+            layer(b.x[:5], b.edge_index, b)

@@ -130,3 +130,38 @@ def test_model_errors_and_repr():
     with pytest.raises(ValueError, match="Unknown variant 'dss'"):
         DSSNet(3, "gcn", "dss")
     assert repr(DSSNet(3)) == "DSSNet(3, base='gcn', variant='dss-sum', layers=3)"
+
+
+# ----------------------------------------------------------------------------- errors
+def test_clear_errors_for_common_mistakes(corresponded_batch):
+    """Each names what was expected and how to fix it (on main: AttributeErrors
+    from deep inside PyG, 'mat1 and mat2 shapes cannot be multiplied', and
+    'Unknown aggregation' for an unknown variant)."""
+    from torch_geometric.data import Batch, Data
+    b = corresponded_batch
+    model = DSSNet(3, "gcn", "dss-sum", hidden=(8,), head_hidden=(8,))
+    plain = Batch.from_data_list([Data(x=torch.randn(4, 3), edge_index=torch.tensor([[0], [1]]))])
+    with pytest.raises(TypeError, match="SetData.from_elements"):
+        model(plain)
+    with pytest.raises(TypeError, match="must be a pyg_dss.data.SetData"):
+        model(Data(x=torch.randn(4, 3)))
+    wide = b.clone()
+    wide.x = torch.randn(b.num_nodes, 6)
+    with pytest.raises(ValueError, match=r"in_channels=3.*DSSNet\(in_channels=6"):
+        model(wide)
+    ints = b.clone()
+    ints.x = b.x.long()
+    with pytest.raises(TypeError, match=r"torch.int64.*float"):
+        model(ints)
+    with pytest.raises(ValueError, match="Unknown variant 'dss-median'"):
+        DSSNet(3, "gcn", "dss-median")
+    no_y = b.clone()
+    del no_y.y
+    with pytest.raises(ValueError, match="needs a target.*'y'"):
+        set_nll_loss(model(no_y), no_y)
+    points = b.clone()
+    del points.edge_index
+    with pytest.raises(ValueError, match="KNNSetGraph"):
+        DSSNet(3, "pointnet-knn", "dss-sum", hidden=(8,), head_hidden=(8,))(points)
+    with pytest.raises(ValueError, match="base='gcn' needs the element graphs"):
+        model(points)

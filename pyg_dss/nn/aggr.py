@@ -1,12 +1,11 @@
 """Sharing across the elements of a set: aggregate per shared vertex, broadcast back.
 
-Fast path: when the batch is *dense* -- B sets of equal size n, each on V
-shared vertices, nodes ordered set by set, element by element, vertex 0..V-1
-(a batch of frames of one mesh; see :func:`dense_layout`) -- the aggregate is
-``x.view(B, n, V, C).sum(1)`` and the broadcast a view, instead of a scatter
-and a gather.  Otherwise :func:`torch_geometric.utils.scatter` is used.  The
-layout check reads ``vertex_index`` once and is cached per tensor (identity,
-version, storage), so a network checks each batch once.
+When the batch is dense (its :class:`~pyg_dss.layout.SetLayout` has a
+``set_size``: B sets of n elements, each on the same V vertices in order) the
+aggregate is ``x.view(B, n, V, C).sum(1)`` and the broadcast a view, instead
+of a scatter and a gather.  Otherwise :func:`torch_geometric.utils.scatter`
+runs over ``vertex_index``; it also serves elements that cover only part of
+the shared domain (a vertex aggregates over the elements it appears in).
 """
 from __future__ import annotations
 
@@ -16,11 +15,9 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from pyg_dss.nn.cache import TensorKeyedCache
+from pyg_dss.layout import SetLayout, layout_of, num_sets
 
 REDUCTIONS = ("sum", "mean", "max")
-
-_LAYOUTS = TensorKeyedCache(size=8)
 
 
 def check_reduce(reduce: str) -> str:
@@ -29,93 +26,92 @@ def check_reduce(reduce: str) -> str:
     return reduce
 
 
-def num_shared_vertices(sets: Any) -> int:
+def reduce_dim(x: Tensor, dim: int, reduce: str) -> Tensor:
+    """``x`` reduced over ``dim`` by ``"sum"``, ``"mean"`` or ``"max"``."""
+    if reduce == "sum":
+        return x.sum(dim)
+    if reduce == "mean":
+        return x.mean(dim)
+    return x.amax(dim)
+
+
+def num_shared_vertices(sets: Any, layout: Optional[SetLayout] = None) -> int:
     """Total number of shared-domain vertices held by a set or a batch of sets."""
+    if layout is not None and layout.num_vertices is not None:
+        return num_sets(sets) * layout.num_vertices   # from sizes: no host sync
     n = sets.num_vertices
     return int(n.sum()) if isinstance(n, Tensor) else int(n)
 
 
-def common_num_vertices(sets: Any) -> Optional[int]:
-    """The number of shared vertices per set if every set of the batch has the
-    same, else :obj:`None`."""
-    n = sets.num_vertices
-    if isinstance(n, Tensor):
-        if n.numel() == 0:
-            return None
-        lo, hi = int(n.min()), int(n.max())
-        return lo if lo == hi else None
-    return int(n)
-
-
-def dense_layout(sets: Any) -> Optional[Tuple[int, int, int]]:
-    r"""``(B, n, V)`` if node ``i`` of the batch is vertex ``v`` of an element
-    of set ``s`` with ``i = (s n + e) V + v`` for all nodes, i.e.
-    ``vertex_index.view(B, n, V) == s V + v``; else :obj:`None`.  Then the
-    per-vertex aggregate is a reshape-and-reduce.  Holds for batches of
-    corresponded sets of equal size (and for uncorresponded sets of equal
-    total size, V = 1); checked exactly, cached per ``vertex_index`` tensor."""
-    V = common_num_vertices(sets)
-    vertex_index = sets.vertex_index
-    if V is None or V <= 0 or vertex_index.numel() == 0:
-        return None
-    nv = sets.num_vertices
-    B = nv.numel() if isinstance(nv, Tensor) else 1
-
-    def compute() -> Optional[Tuple[int, int, int]]:
-        N = vertex_index.numel()
-        if N % (B * V):
-            return None
-        n = N // (B * V)
-        device = vertex_index.device
-        pattern = (torch.arange(B, device=device) * V).view(B, 1, 1) + \
-            torch.arange(V, device=device).view(1, 1, V)
-        if not bool((vertex_index.view(B, n, V) == pattern).all()):
-            return None
-        return B, n, V
-
-    return _LAYOUTS.get([vertex_index], (B, V), compute)
-
-
-def set_aggregate(x: Tensor, sets: Any, reduce: str = "sum") -> Tensor:
+def set_aggregate(x: Tensor, sets: Any, reduce: str = "sum",
+                  layout: Optional[SetLayout] = None) -> Tensor:
     r"""Aggregates node features over the elements of each set, per shared
-    vertex: :math:`\mathrm{AGG}_{j} x_j[v]` for a corresponded set (one row per
-    vertex of the shared domain), :math:`\mathrm{AGG}` over all nodes of all
-    elements for an uncorresponded set (its shared domain is one vertex).
+    vertex: :math:`\mathrm{AGG}_{j} x_j[v]` over the elements :math:`j` that
+    hold vertex :math:`v` (all of them for a corresponded set), and over all
+    nodes of all elements for an uncorresponded set (its shared domain is
+    one vertex).  ``layout`` defaults to :func:`~pyg_dss.layout.layout_of`.
 
     Returns a tensor of shape [total shared vertices, C].
     """
-    layout = dense_layout(sets)
-    if layout is not None and x.size(0) == sets.vertex_index.numel():
-        B, n, V = layout
-        blocks = x.reshape(B, n, V, *x.shape[1:])
-        if reduce == "sum":
-            out = blocks.sum(1)
-        elif reduce == "mean":
-            out = blocks.mean(1)
-        else:
-            out = blocks.amax(1)
-        return out.reshape(B * V, *x.shape[1:])
-    return scatter(x, sets.vertex_index, dim=0, dim_size=num_shared_vertices(sets),
+    layout = layout_of(sets, graphs=False) if layout is None else layout
+    if layout.dense and x.size(0) == sets.vertex_index.size(0):
+        out = reduce_dim(dense_blocks(x, sets, layout), 1, reduce)
+        return out.view(-1, *x.shape[1:])
+    return scatter(x, sets.vertex_index, dim=0, dim_size=num_shared_vertices(sets, layout),
                    reduce=reduce)
 
 
-def broadcast(shared: Tensor, sets: Any) -> Tensor:
+def broadcast(shared: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
     """Sends a per-shared-vertex tensor back to every node that maps to it."""
-    layout = dense_layout(sets)
-    if layout is not None:
-        B, n, V = layout
+    layout = layout_of(sets, graphs=False) if layout is None else layout
+    if layout.dense:
+        B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
         rest = shared.shape[1:]
-        return shared.reshape(B, 1, V, *rest).expand(B, n, V, *rest).reshape(B * n * V, *rest)
+        return shared.view(B, 1, V, *rest).expand(B, n, V, *rest).reshape(B * n * V, *rest)
     return shared.index_select(0, sets.vertex_index)
 
 
-def add_broadcast(out: Tensor, shared: Tensor, sets: Any) -> Tensor:
+def add_broadcast(out: Tensor, shared: Tensor, sets: Any,
+                  layout: Optional[SetLayout] = None, inplace: bool = False) -> Tensor:
     """``out + broadcast(shared, sets)``, as one broadcasting add (no gathered
-    copy of ``shared``) when the batch is dense."""
-    layout = dense_layout(sets)
-    if layout is not None and out.size(0) == sets.vertex_index.numel():
-        B, n, V = layout
+    copy of ``shared``) when the batch is dense; into ``out`` itself with
+    ``inplace=True`` (only where no backward needs ``out``)."""
+    layout = layout_of(sets, graphs=False) if layout is None else layout
+    if layout.dense and out.size(0) == sets.vertex_index.size(0):
+        return _DenseAddBroadcast.apply(out, shared, num_sets(sets), layout.set_size,
+                                        layout.num_vertices, inplace)
+    shared = broadcast(shared, sets, layout)
+    return out.add_(shared) if inplace else out + shared
+
+
+class _DenseAddBroadcast(torch.autograd.Function):
+    """``out`` [B n V, C] plus ``shared`` [B V, C] broadcast over the n
+    elements, returned as an [N, C] tensor of its own (written into ``out``
+    when ``inplace``), not as a view of a [B, n, V, C] one: an in-place op on
+    a view (the ReLU that follows) costs autograd two full copies in the
+    backward (CopySlices)."""
+    @staticmethod
+    def forward(ctx: Any, out: Tensor, shared: Tensor, B: int, n: int, V: int,  # type: ignore
+                inplace: bool) -> Tensor:
+        ctx.sizes = (B, n, V)
+        result = out if inplace else torch.empty_like(out)
         rest = out.shape[1:]
-        return (out.reshape(B, n, V, *rest) + shared.reshape(B, 1, V, *shared.shape[1:])
-                ).reshape(out.shape)
-    return out + broadcast(shared, sets)
+        torch.add(out.view(B, n, V, *rest), shared.view(B, 1, V, *rest),
+                  out=result.view(B, n, V, *rest))
+        if inplace:
+            ctx.mark_dirty(out)
+        return result
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore
+        B, n, V = ctx.sizes
+        grad_shared = None
+        if ctx.needs_input_grad[1]:
+            grad_shared = grad.view(B, n, V, *grad.shape[1:]).sum(1).view(B * V,
+                                                                          *grad.shape[1:])
+        return grad, grad_shared, None, None, None, None
+
+
+def dense_blocks(x: Tensor, sets: Any, layout: SetLayout) -> Tensor:
+    """``x`` [N, ...] viewed as [B, n, V, ...] (the layout must be dense)."""
+    return x.view(num_sets(sets), layout.set_size, layout.num_vertices, *x.shape[1:])

@@ -9,8 +9,9 @@ from torch import Tensor
 from torch.nn import Module
 from torch_geometric.nn.inits import reset
 
-from pyg_dss.nn.aggr import broadcast, common_num_vertices, set_aggregate
-from pyg_dss.nn.utils import with_hint
+from pyg_dss.layout import SetLayout, layout_of
+from pyg_dss.nn.aggr import broadcast, set_aggregate
+from pyg_dss.nn.utils import base_in_channels, check_inputs, element_graph, graph_kwarg
 
 
 class _BaseThenMix(Module):
@@ -23,12 +24,16 @@ class _BaseThenMix(Module):
         reset(self.base)
         reset(self.norm)
 
-    def mix(self, h: Tensor, sets: Any) -> Tensor:
+    def mix(self, h: Tensor, sets: Any, layout: SetLayout) -> Tensor:
         raise NotImplementedError
 
-    def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
-        h = self.base(x, edge_index, **with_hint(self.base, kwargs, common_num_vertices(sets)))
-        h = self.mix(h, sets)
+    def forward(self, x: Tensor, edge_index: Tensor, sets: Any,
+                layout: Optional[SetLayout] = None, **kwargs: Tensor) -> Tensor:
+        check_inputs(type(self).__name__, x, edge_index, sets, base_in_channels(self.base))
+        layout = layout_of(sets) if layout is None else layout
+        graph = element_graph(layout, edge_index, sets)
+        h = self.mix(self.base(x, edge_index, **kwargs, **graph_kwarg(self.base, graph)),
+                     sets, layout)
         return h if self.norm is None else self.norm(h)
 
     def __repr__(self) -> str:
@@ -49,8 +54,8 @@ class SridharConv(_BaseThenMix):
         base: the base layer :math:`L`, called as ``base(x, edge_index)``.
         norm: optional module applied to the result (the paper: BatchNorm).
     """
-    def mix(self, h: Tensor, sets: Any) -> Tensor:
-        return h - broadcast(set_aggregate(h, sets, "mean"), sets)
+    def mix(self, h: Tensor, sets: Any, layout: SetLayout) -> Tensor:
+        return h - broadcast(set_aggregate(h, sets, "mean", layout), sets, layout)
 
 
 class AittalaConv(_BaseThenMix):
@@ -69,5 +74,6 @@ class AittalaConv(_BaseThenMix):
         base: the base layer :math:`L`, called as ``base(x, edge_index)``.
         norm: optional module applied to the concatenation (2x channels).
     """
-    def mix(self, h: Tensor, sets: Any) -> Tensor:
-        return torch.cat([h, broadcast(set_aggregate(h, sets, "max"), sets)], dim=-1)
+    def mix(self, h: Tensor, sets: Any, layout: SetLayout) -> Tensor:
+        return torch.cat([h, broadcast(set_aggregate(h, sets, "max", layout), sets, layout)],
+                         dim=-1)

@@ -5,11 +5,14 @@ from typing import Any, Optional
 
 from torch import Tensor
 from torch.nn import Module
+from torch.nn.modules.batchnorm import _BatchNorm
 
-from pyg_dss.nn.aggr import add_broadcast, check_reduce, common_num_vertices, set_aggregate
 from torch_geometric.nn.inits import reset
 
-from pyg_dss.nn.utils import shared_inputs, with_hint
+from pyg_dss.layout import SetLayout, layout_of
+from pyg_dss.nn.aggr import add_broadcast, check_reduce, dense_blocks, reduce_dim, set_aggregate
+from pyg_dss.nn.utils import (base_in_channels, check_inputs, element_graph, graph_kwarg,
+                              shared_inputs)
 
 
 class DSSConv(Module):
@@ -52,13 +55,15 @@ class DSSConv(Module):
           shared vertex for :math:`L_2`.
         - output: [N, F_out].
 
-    Fast path: a base layer whose ``forward`` takes a ``num_vertices``
-    argument (e.g. :class:`~pyg_dss.nn.SetGCNConv`) receives the number of
-    shared vertices per set when it is the same for every set of the batch,
-    and may then propagate over the shared topology as one sparse product.
-    The aggregate and broadcast use a reshape when the batch is dense
-    (:func:`~pyg_dss.nn.aggr.dense_layout`).  Results do not depend on which
-    path runs.
+    Fast path: the layer reads the batch's
+    :class:`~pyg_dss.layout.SetLayout` (``layout``, else
+    :func:`~pyg_dss.layout.layout_of`).  On a dense batch the aggregate and
+    broadcast are reshapes; a base layer with ``takes_repeated_graph = True``
+    (e.g. :class:`~pyg_dss.nn.SetGCNConv`) receives the repeated graph of
+    ``edge_index`` / ``shared_edge_index`` as ``graph=`` and propagates with
+    one sparse product.  Results do not depend on which path runs (tested,
+    forward and gradients).  Pass ``layout`` when calling several layers on
+    one batch, so that it is checked once.
     """
     def __init__(self, siamese: Module, shared: Optional[Module] = None, aggr: str = "sum",
                  siamese_norm: Optional[Module] = None,
@@ -74,19 +79,33 @@ class DSSConv(Module):
         for m in (self.siamese, self.shared, self.siamese_norm, self.shared_norm):
             reset(m)
 
-    def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
-        V = common_num_vertices(sets)
-        out = self.siamese(x, edge_index, **with_hint(self.siamese, kwargs, V))
+    def forward(self, x: Tensor, edge_index: Tensor, sets: Any,
+                layout: Optional[SetLayout] = None, **kwargs: Tensor) -> Tensor:
+        check_inputs("DSSConv", x, edge_index, sets, base_in_channels(self.siamese))
+        layout = layout_of(sets) if layout is None else layout
+        graph = element_graph(layout, edge_index, sets)
+        if self.shared is not None and layout.dense:
+            # Both branches read x through one [B, n, V, C] view: the
+            # aggregate's gradient (expanded over n) is then added to the
+            # siamese one in place, not first copied into an [N, C] tensor.
+            blocks = dense_blocks(x, sets, layout)
+            x = blocks.view(x.shape)
+            agg = reduce_dim(blocks, 1, self.aggr).flatten(0, 1)
+        elif self.shared is not None:
+            agg = set_aggregate(x, sets, self.aggr, layout)
+        out = self.siamese(x, edge_index, **kwargs, **graph_kwarg(self.siamese, graph))
         if self.siamese_norm is not None:
             out = self.siamese_norm(out)
         if self.shared is None:
             return out
-        agg = set_aggregate(x, sets, self.aggr)
         shared = self.shared(agg, sets.shared_edge_index,
-                             **with_hint(self.shared, shared_inputs(kwargs, x, sets), V))
+                             **shared_inputs(kwargs, x, sets, layout),
+                             **graph_kwarg(self.shared, layout.shared_graph))
         if self.shared_norm is not None:
             shared = self.shared_norm(shared)
-        return add_broadcast(out, shared, sets)
+        # A BatchNorm's backward does not need its output: add into it.
+        return add_broadcast(out, shared, sets, layout,
+                             inplace=isinstance(self.siamese_norm, _BatchNorm))
 
     def __repr__(self) -> str:
         if self.shared is None:

@@ -1,18 +1,23 @@
-"""Invariant heads: pool each element, mix over the set, select one element."""
+"""Invariant heads: pool each element, mix over the set, select one element.
+
+On a dense batch (see :class:`~pyg_dss.layout.SetLayout`) every reduction is a
+reshape and a reduce over one dimension; otherwise a scatter.
+"""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
 from torch.nn import Linear, Module
 from torch_geometric.utils import scatter, to_dense_batch
 
-from pyg_dss.nn.aggr import check_reduce
+from pyg_dss.layout import SetLayout, check_sets, layout_of, num_sets
+from pyg_dss.nn.aggr import check_reduce, reduce_dim
 
 
 def _num_elements(sets: Any) -> int:
-    return sets.element_set.numel()
+    return sets.element_set.size(0)
 
 
 class ElementPool(Module):
@@ -26,7 +31,14 @@ class ElementPool(Module):
     def reset_parameters(self) -> None:
         pass
 
-    def forward(self, x: Tensor, sets: Any) -> Tensor:
+    def forward(self, x: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
+        layout = layout_of(sets, graphs=False) if layout is None else layout
+        if layout.dense and x.size(0) == sets.vertex_index.size(0):
+            B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
+            blocks = x.view(B * n, V, *x.shape[1:])
+            if self.reduce == "max":   # max(), not amax(): its backward is one scatter
+                return blocks.max(dim=1).values
+            return reduce_dim(blocks, 1, self.reduce)
         return scatter(x, sets.element_index, dim=0, dim_size=_num_elements(sets),
                        reduce=self.reduce)
 
@@ -43,21 +55,31 @@ class DeepSetsLayer(Module):
         \mathrm{AGG}_{j=1}^{n} \mathbf{z}_j + \mathbf{c}.
 
     Input: element features [num_elements, C_in] and the sets (for
-    ``element_set``); output [num_elements, C_out].
+    ``element_set``); output [num_elements, C_out].  ``set_bias=True`` gives
+    the set branch its own bias as the authors' code does (the two biases
+    only ever appear summed).
     """
-    def __init__(self, in_channels: int, out_channels: int, aggr: str = "max") -> None:
+    def __init__(self, in_channels: int, out_channels: int, aggr: str = "max",
+                 set_bias: bool = False) -> None:
         super().__init__()
         self.in_channels, self.out_channels = in_channels, out_channels
         self.aggr = check_reduce(aggr)
         self.lin_element = Linear(in_channels, out_channels)
-        self.lin_set = Linear(in_channels, out_channels, bias=False)
+        self.lin_set = Linear(in_channels, out_channels, bias=set_bias)
 
     def reset_parameters(self) -> None:
         self.lin_element.reset_parameters()
         self.lin_set.reset_parameters()
 
-    def forward(self, z: Tensor, sets: Any) -> Tensor:
-        agg = scatter(z, sets.element_set, dim=0, reduce=self.aggr)
+    def forward(self, z: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
+        layout = layout_of(sets, graphs=False) if layout is None else layout
+        if layout.dense and z.size(0) == _num_elements(sets):
+            B, n = num_sets(sets), layout.set_size
+            blocks = z.view(B, n, z.size(-1))
+            out = self.lin_element(blocks) + self.lin_set(reduce_dim(blocks, 1, self.aggr)
+                                                          ).unsqueeze(1)
+            return out.view(B * n, self.out_channels)
+        agg = scatter(z, sets.element_set, dim=0, dim_size=num_sets(sets), reduce=self.aggr)
         return self.lin_element(z) + self.lin_set(agg).index_select(0, sets.element_set)
 
     def __repr__(self) -> str:
@@ -65,32 +87,56 @@ class DeepSetsLayer(Module):
                 f"aggr={self.aggr!r})")
 
 
-def set_log_softmax(scores: Tensor, sets: Any) -> Tensor:
+def set_log_softmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
     """Log-probabilities over the elements of each set (a softmax per set)
     from one score per element [num_elements] (or [num_elements, 1])."""
+    layout = layout_of(sets, graphs=False) if layout is None else layout
     scores = scores.reshape(-1)
-    index = sets.element_set
-    shifted = scores - scatter(scores.detach(), index, reduce="max").index_select(0, index)
-    log_norm = scatter(shifted.exp(), index, reduce="sum").log()
+    if layout.dense:
+        B, n = num_sets(sets), layout.set_size
+        return scores.view(B, n).log_softmax(dim=1).view(B * n)
+    index, B = sets.element_set, num_sets(sets)
+    shifted = scores - scatter(scores.detach(), index, dim_size=B, reduce="max"
+                               ).index_select(0, index)
+    log_norm = scatter(shifted.exp(), index, dim_size=B, reduce="sum").log()
     return shifted - log_norm.index_select(0, index)
 
 
-def set_argmax(scores: Tensor, sets: Any) -> Tensor:
+def set_argmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
     """The local index (0..n-1) of the highest-scoring element of each set."""
-    dense, _ = to_dense_batch(scores.reshape(-1), sets.element_set, fill_value=float("-inf"))
+    layout = layout_of(sets, graphs=False) if layout is None else layout
+    if layout.dense:
+        return scores.reshape(num_sets(sets), layout.set_size).argmax(dim=1)
+    dense, _ = to_dense_batch(scores.reshape(-1), sets.element_set, fill_value=float("-inf"),
+                              batch_size=num_sets(sets))
     return dense.argmax(dim=1)
 
 
-def set_nll_loss(log_probs: Tensor, sets: Any, target: Tensor | None = None) -> Tensor:
+def set_nll_loss(log_probs: Tensor, sets: Any, target: Optional[Tensor] = None) -> Tensor:
     """Mean negative log-likelihood of the target element of each set.
 
     ``target`` [num_sets] holds local element indices (0..n-1 within each
     set); it defaults to ``sets.y``.
     """
-    target = sets.y if target is None else target
-    counts = torch.bincount(sets.element_set)
+    check_sets(sets, "set_nll_loss(log_probs, sets): sets")
+    if target is None:
+        target = sets.get("y")
+        if target is None:
+            raise ValueError("set_nll_loss needs a target: the sets have no 'y' (the local "
+                             "index of the target element of each set); set s.y = "
+                             "torch.tensor([i]) on every set, or pass target=.")
+    if not isinstance(target, Tensor) or target.is_floating_point():
+        raise TypeError("set_nll_loss: the target must be an integer tensor of local element "
+                        f"indices, one per set; got {getattr(target, 'dtype', type(target))}.")
+    B = num_sets(sets)
+    target = target.reshape(-1)
+    if target.numel() != B:
+        raise ValueError(f"set_nll_loss: {target.numel()} targets for {B} sets; give one "
+                         "local element index per set.")
+    counts = torch.bincount(sets.element_set, minlength=B)
     first = counts.cumsum(0) - counts
-    if bool((target < 0).any()) or bool((target >= counts).any()):
+    if not torch.compiler.is_compiling() and (bool((target < 0).any())
+                                             or bool((target >= counts).any())):
         raise ValueError(f"Targets {target.tolist()} must be element indices within each set "
                          f"(set sizes {counts.tolist()}).")
     return -log_probs.reshape(-1)[first + target].mean()

@@ -10,6 +10,8 @@ from torch.nn import Linear, Module
 from torch_geometric.nn import PointNetConv
 import torch_geometric.typing
 
+from pyg_dss.nn.utils import linear
+
 # PyG >= 2.7 takes k-NN from pyg-lib, older releases from torch-cluster.
 _PYG_KNN = (getattr(torch_geometric.typing, "WITH_KNN", False)
             or getattr(torch_geometric.typing, "WITH_TORCH_CLUSTER", False))
@@ -31,7 +33,7 @@ class PointNetLayer(Module):
         self.lin.reset_parameters()
 
     def forward(self, x: Tensor, edge_index: Optional[Tensor] = None) -> Tensor:
-        return self.lin(x)
+        return linear(x, self.lin.weight, self.lin.bias)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_channels}, {self.out_channels})"

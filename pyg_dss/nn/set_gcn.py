@@ -1,28 +1,18 @@
-"""GCN propagation for sets whose elements share one graph: one sparse-matrix
+r"""GCN propagation for sets whose elements share one graph: one sparse-matrix
 product per layer instead of per-edge messages.
 
 When every element of a batch lives on the same mesh (the frames of Dynamic
-FAUST), ``edge_index`` is ``k`` copies of one graph on ``V`` vertices.  The
-normalised adjacency :math:`\\hat{A}` is then computed once per topology (on
-``V`` vertices, with PyG's :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm`)
-and propagation is a single CSR product with the block-diagonal
-:math:`I_k \\otimes \\hat{A}`: no ``[E, C]`` message tensor is built.
-
-Caches (both bounded, both keyed so that they can never be stale):
-
-* detection, keyed on the identity, version and storage of the ``edge_index``
-  tensor (plus ``num_nodes`` and ``num_vertices``): an ``edge_index`` object is
-  checked once, however many layers use it;
-* normalised adjacencies, keyed on the *content* of the topology (the edges of
-  one copy, compared with :func:`torch.equal`), the normalisation options, the
-  dtype, the device and ``k``: reused across batches of the same mesh,
-  recomputed for a new mesh, even one of the same size.
+FAUST), ``edge_index`` is ``k`` copies of one graph on ``V`` vertices; the
+batch's :class:`~pyg_dss.layout.SetLayout` then holds that graph as a
+:class:`~pyg_dss.layout.RepeatedGraph`, and :class:`SetGCNConv` propagates with
+one CSR product :math:`(I_k \otimes \hat{A}_{\mathrm{norm}})\,\mathbf{X}`
+(:func:`pyg_dss.nn.spmm.repeated_spmm`): no ``[E, C]`` message tensor is
+built.  The normalised entries are computed from the graph on every call
+(``O(V + E)`` for one copy); nothing is kept between calls.
 """
 from __future__ import annotations
 
-import warnings
-from collections import OrderedDict
-from typing import Any, List, Optional, Tuple
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -32,154 +22,35 @@ from torch_geometric.nn.dense.linear import Linear
 from torch_geometric.nn.inits import zeros
 from torch_geometric.utils import scatter
 
-from pyg_dss.nn.cache import TensorKeyedCache
+from pyg_dss.layout import RepeatedGraph
+from pyg_dss.nn.spmm import repeated_spmm
+from pyg_dss.nn.utils import linear
 
-__all__ = ["SetGCNConv", "repeated_graph", "clear_caches"]
-
-
-def _spmm(A: Tensor, x: Tensor) -> Tensor:
-    """``A @ x`` for a sparse CSR ``A``, written straight into a new tensor:
-    ``torch.sparse.mm`` zero-fills its output and copies the result, which on
-    CPU took 110-120 ms of a 193k x 128 product whose multiply is about 20 ms
-    (``beta=0`` ignores the uninitialised input, NaNs included).  Other
-    devices keep ``torch.sparse.mm``."""
-    if A.device.type != "cpu":
-        return torch.sparse.mm(A, x)
-    out = x.new_empty(A.size(0), x.size(1))
-    return torch.addmm(out, A, x, beta=0, out=out)
+__all__ = ["SetGCNConv", "gcn_values"]
 
 
-class _SymmetricSpMM(torch.autograd.Function):
-    """``y = A @ x`` with a constant sparse ``A`` whose transpose ``AT`` is
-    given (the same object when ``A`` is symmetric): the backward is one more
-    CSR product, instead of torch's generic sparse backward."""
-    @staticmethod
-    def forward(ctx: Any, A: Tensor, AT: Tensor, x: Tensor) -> Tensor:  # type: ignore
-        ctx.AT = AT
-        return _spmm(A, x)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tuple[None, None, Optional[Tensor]]:  # type: ignore
-        if not ctx.needs_input_grad[2]:
-            return None, None, None
-        return None, None, _spmm(ctx.AT, grad.contiguous())
-
-
-class _Topology:
-    """One graph on ``V`` vertices (``base``, the edges of one copy) with its
-    normalised adjacencies, tiled ``k`` times, built on demand."""
-    def __init__(self, base: Tensor, num_vertices: int) -> None:
-        self.base = base
-        self.num_vertices = num_vertices
-        self._tiled: "OrderedDict[Any, Tuple[Tensor, Tensor]]" = OrderedDict()
-
-    def adjacency(self, copies: int, improved: bool, add_self_loops: bool, normalize: bool,
-                  dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
-        key = (copies, improved, add_self_loops, normalize, dtype)
-        if key in self._tiled:
-            self._tiled.move_to_end(key)
-            return self._tiled[key]
-        V, ei = self.num_vertices, self.base
-        if normalize:
-            ei, w = gcn_norm(ei, None, V, improved, add_self_loops, "source_to_target", dtype)
-        else:
-            w = torch.ones(ei.size(1), dtype=dtype, device=ei.device)
-        # Messages flow source -> target: out[i] += w * x[j] for (j, i): A[i, j] = w.
-        with warnings.catch_warnings():  # "sparse CSR support is in beta", invariant checks
-            warnings.simplefilter("ignore", UserWarning)
-            A = torch.sparse_coo_tensor(ei.flip(0), w, (V, V)).coalesce()
-            AT = torch.sparse_coo_tensor(ei, w, (V, V)).coalesce()
-            symmetric = (torch.equal(A.indices(), AT.indices())
-                         and torch.equal(A.values(), AT.values()))
-            tiled_A = _tile_csr(A.to_sparse_csr(), copies)
-            tiled_AT = tiled_A if symmetric else _tile_csr(AT.to_sparse_csr(), copies)
-        self._tiled[key] = (tiled_A, tiled_AT)
-        while len(self._tiled) > 4:
-            self._tiled.popitem(last=False)
-        return tiled_A, tiled_AT
-
-
-def _tile_csr(A: Tensor, copies: int) -> Tensor:
-    """The block-diagonal CSR matrix :math:`I_k \\otimes A`."""
-    V, nnz = A.size(0), A.values().numel()
-    crow, col = A.crow_indices(), A.col_indices()
-    steps = torch.arange(copies, device=crow.device, dtype=crow.dtype).unsqueeze(1)
-    big_crow = torch.cat([(crow[:-1].unsqueeze(0) + steps * nnz).reshape(-1),
-                          crow.new_full((1, ), copies * nnz)])
-    big_col = (col.unsqueeze(0) + steps * V).reshape(-1)
-    if copies * max(nnz, V) < 2**31 - 1:
-        # int32 indices: torch's MKL product otherwise converts them on every call.
-        big_crow, big_col = big_crow.int(), big_col.int()
-    return torch.sparse_csr_tensor(big_crow, big_col, A.values().repeat(copies),
-                                   (copies * V, copies * V))
-
-
-_TOPOLOGIES: List[_Topology] = []   # content-keyed, most recent last
-_MAX_TOPOLOGIES = 4
-_DETECTED = TensorKeyedCache(size=8)
-
-
-def clear_caches() -> None:
-    """Empties the detection and adjacency caches (they are bounded anyway)."""
-    _TOPOLOGIES.clear()
-    _DETECTED.clear()
-
-
-def _topology(base: Tensor, num_vertices: int) -> _Topology:
-    for i, topo in enumerate(_TOPOLOGIES):
-        if (topo.num_vertices == num_vertices and topo.base.device == base.device
-                and topo.base.shape == base.shape and torch.equal(topo.base, base)):
-            _TOPOLOGIES.append(_TOPOLOGIES.pop(i))
-            return topo
-    topo = _Topology(base.clone(), num_vertices)
-    _TOPOLOGIES.append(topo)
-    del _TOPOLOGIES[:-_MAX_TOPOLOGIES]
-    return topo
-
-
-def repeated_graph(edge_index: Tensor, num_nodes: int,
-                   num_vertices: int) -> Optional[Tuple[Tensor, int]]:
-    r"""If ``edge_index`` on ``num_nodes`` nodes is :math:`k` =
-    ``num_nodes / num_vertices`` copies of one graph on ``num_vertices``
-    vertices (copy :math:`c` on nodes :math:`cV, \dots, cV + V - 1`, the edges
-    of each copy contiguous and in the same order, the copies' blocks in any
-    order), returns ``(base, k)`` with ``base`` the edges of one copy;
-    otherwise :obj:`None`.  This is the layout of a batch of corresponded sets
-    of one mesh (also after :func:`pyg_dss.testing.permute_sets`).  Costs a few
-    passes over ``edge_index``; :class:`SetGCNConv` caches the answer per
-    ``edge_index`` tensor."""
-    V = int(num_vertices)
-    if V <= 0 or num_nodes <= 0 or num_nodes % V:
-        return None
-    k = num_nodes // V
-    E = edge_index.size(1)
-    if E % k:
-        return None
-    if E == 0:
-        return edge_index.new_empty(2, 0), k
-    E0 = E // k
-    blocks = edge_index.reshape(2, k, E0)
-    copy = torch.div(blocks[0, :, 0], V, rounding_mode="floor")  # copy of each block
-    if int(copy.min()) < 0 or int(copy.max()) >= k:
-        return None
-    if not bool((torch.bincount(copy, minlength=k) == 1).all()):
-        return None
-    base = blocks[:, 0] - copy[0] * V
-    if int(base.min()) < 0 or int(base.max()) >= V:
-        return None
-    if not torch.equal(blocks, base.unsqueeze(1) + (copy * V).view(1, k, 1)):
-        return None
-    return base, k
-
-
-def _detect(edge_index: Tensor, num_nodes: int,
-            num_vertices: int) -> Optional[Tuple[_Topology, int]]:
-    def compute() -> Optional[Tuple[_Topology, int]]:
-        found = repeated_graph(edge_index, num_nodes, num_vertices)
-        if found is None:
-            return None
-        return _topology(found[0], num_vertices), found[1]
-    return _DETECTED.get([edge_index], (num_nodes, int(num_vertices)), compute)
+def gcn_values(graph: RepeatedGraph, improved: bool = False, add_self_loops: bool = True,
+               normalize: bool = True, dtype: torch.dtype = torch.float32) -> Tensor:
+    r"""The entries of :math:`\hat{D}^{-1/2} \hat{A} \hat{D}^{-1/2}` for one
+    copy of ``graph`` (in its CSR order), as PyG's
+    :func:`~torch_geometric.nn.conv.gcn_conv.gcn_norm` computes them for unit
+    edge weights: :math:`\hat{A} = A + \mathrm{fill}\, I`, fill 2 when
+    ``improved`` else 1, except that a vertex with a self-loop keeps it
+    (weight 1) instead; :math:`\hat{D}` holds the weighted in-degrees.
+    Without ``normalize``: :math:`A` as it is, with no self-loops added
+    (as ``GCNConv``)."""
+    w = graph.weight.to(dtype)
+    if not normalize:
+        return w
+    if add_self_loops:
+        fill = 2.0 if improved else 1.0
+        on_diagonal = w[graph.diagonal]
+        w = w.index_copy(0, graph.diagonal,
+                         torch.where(on_diagonal > 0, torch.ones_like(on_diagonal),
+                                     torch.full_like(on_diagonal, fill)))
+    deg = w.new_zeros(graph.diagonal.size(0)).index_add(0, graph.row, w)
+    inv_sqrt = deg.pow(-0.5).masked_fill(deg == 0, 0.0)
+    return inv_sqrt[graph.row] * w * inv_sqrt[graph.col]
 
 
 class SetGCNConv(Module):
@@ -189,25 +60,26 @@ class SetGCNConv(Module):
     .. math::
         \mathbf{X}' = \hat{\mathbf{D}}^{-1/2} \hat{\mathbf{A}}
         \hat{\mathbf{D}}^{-1/2} \mathbf{X} \mathbf{W} + \mathbf{b},
-        \qquad \hat{\mathbf{A}} = \mathbf{A} + \mathbf{I},
+        \qquad \hat{\mathbf{A}} = \mathbf{A} + \mathbf{I}
+        \quad (\mathbf{A} + 2\mathbf{I} \text{ with } \texttt{improved=True}),
 
-    with a fast path for sets of elements that share one graph.
+    with :math:`\hat{D}_{ii} = \sum_j \hat{A}_{ij}`, and a fast path for sets
+    of elements that share one graph.
 
-    Called as ``conv(x, edge_index, edge_weight=None, num_vertices=None)``.
-    Without ``num_vertices`` (or with ``edge_weight``) it propagates per edge
-    with :func:`torch_geometric.utils.scatter`, exactly as ``GCNConv``.  With
-    ``num_vertices=V`` (what :class:`~pyg_dss.nn.DSSConv` passes when every
-    set of the batch has ``V`` shared vertices) it checks whether
-    ``edge_index`` is ``N / V`` copies of one ``V``-vertex graph (the layout of
-    a batch of frames of one mesh) and, if so, propagates with one CSR product
-    :math:`(I_k \otimes \hat{A}_{\mathrm{norm}}) \mathbf{X}` whose normalised
-    adjacency is computed once per topology; otherwise it falls back to the
-    per-edge path.  Both paths give the same numbers (up to float rounding).
+    Called as ``conv(x, edge_index, edge_weight=None, graph=None)``.  Without
+    ``graph`` (or with ``edge_weight``) it propagates per edge with
+    :func:`torch_geometric.utils.scatter`, as ``GCNConv`` does.  With
+    ``graph``, a :class:`~pyg_dss.layout.RepeatedGraph` of which
+    ``edge_index`` is ``N / V`` copies (what :class:`~pyg_dss.nn.DSSConv`
+    passes from the batch's :class:`~pyg_dss.layout.SetLayout`), it
+    propagates with one CSR product
+    :math:`(I_k \otimes \hat{A}_{\mathrm{norm}}) \mathbf{X}`.  Both paths give
+    the same numbers (up to float rounding; tested, with gradients).
 
-    Caches: the check is cached per ``edge_index`` tensor (identity, version,
-    storage), the adjacency per topology *content*; nothing else is kept
-    between calls, so batches of any size and mesh can follow each other
-    (unlike ``GCNConv(cached=True)``).  ``state_dict`` keys match
+    Unlike PyG >= 2.3's ``GCNConv`` without edge weights, ``improved=True``
+    does propagate with :math:`\mathbf{A} + 2\mathbf{I}` on both paths.
+    Nothing is kept between calls, so batches of any size and mesh can follow
+    each other (unlike ``GCNConv(cached=True)``).  ``state_dict`` keys match
     ``GCNConv``'s (``lin.weight``, ``bias``).
 
     Args:
@@ -218,6 +90,9 @@ class SetGCNConv(Module):
             :math:`\mathbf{A}\mathbf{X}\mathbf{W} + \mathbf{b}`).
         bias: learn :math:`\mathbf{b}`.
     """
+    #: DSSConv passes the batch's repeated graph to base layers that set this.
+    takes_repeated_graph = True
+
     def __init__(self, in_channels: int, out_channels: int, improved: bool = False,
                  add_self_loops: bool = True, normalize: bool = True,
                  bias: bool = True) -> None:
@@ -236,39 +111,39 @@ class SetGCNConv(Module):
         zeros(self.bias)
 
     def forward(self, x: Tensor, edge_index: Tensor, edge_weight: Optional[Tensor] = None,
-                num_vertices: Optional[int] = None) -> Tensor:
-        found = None
-        if num_vertices is not None and edge_weight is None:
-            found = _detect(edge_index, x.size(0), num_vertices)
-        if found is None:
-            out = self._propagate_edges(self.lin(x), edge_index, edge_weight)
+                graph: Optional[RepeatedGraph] = None) -> Tensor:
+        if graph is None or edge_weight is not None:
+            out = self._propagate_edges(linear(x, self.lin.weight), edge_index, edge_weight)
+            return out if self.bias is None else out + self.bias
+        if x.size(0) != graph.crow.size(0) - 1:
+            raise ValueError(f"SetGCNConv got {x.size(0)} nodes but a repeated graph over "
+                             f"{graph.crow.size(0) - 1} (pass the graph of this edge_index).")
+        values = gcn_values(graph, self.improved, self.add_self_loops, self.normalize,
+                            torch.promote_types(x.dtype, torch.float32))
+        if self.in_channels < self.out_channels:   # propagate the narrower side
+            out = linear(repeated_spmm(graph, values, x), self.lin.weight)
         else:
-            topo, copies = found
-            A, AT = topo.adjacency(copies, self.improved, self.add_self_loops, self.normalize,
-                                   x.dtype)
-            if self.in_channels < self.out_channels:   # propagate the narrower side
-                out = self.lin(_SymmetricSpMM.apply(A, AT, x.contiguous()))
-            else:
-                out = _SymmetricSpMM.apply(A, AT, self.lin(x).contiguous())
-            if self.bias is not None:
-                # In place: `out` is fresh and saved by no backward; saves one
-                # [N, C] allocation (page faults on CPU) per layer.
-                out = out.add_(self.bias)
-            return out
+            out = repeated_spmm(graph, values, linear(x, self.lin.weight))
         if self.bias is not None:
-            out = out + self.bias
+            # In place: `out` is fresh and saved by no backward; saves one
+            # [N, C] allocation (page faults on CPU) per layer.
+            out = out.add_(self.bias)
         return out
 
     def _propagate_edges(self, h: Tensor, edge_index: Tensor,
                          edge_weight: Optional[Tensor]) -> Tensor:
         num_nodes = h.size(0)
         if self.normalize:
+            if edge_weight is None:
+                # Explicit unit weights: without them PyG's gcn_norm (>= 2.3)
+                # ignores the fill value and improved=True adds I, not 2I.
+                edge_weight = h.new_ones(edge_index.size(1))
             edge_index, edge_weight = gcn_norm(edge_index, edge_weight, num_nodes,
                                                self.improved, self.add_self_loops,
                                                "source_to_target", h.dtype)
         elif edge_weight is None:
             edge_weight = h.new_ones(edge_index.size(1))
-        msg = h.index_select(0, edge_index[0]) * edge_weight.view(-1, 1)
+        msg = h.index_select(0, edge_index[0]) * edge_weight.view(-1, 1).to(h.dtype)
         return scatter(msg, edge_index[1], dim=0, dim_size=num_nodes, reduce="sum")
 
     def __repr__(self) -> str:
