@@ -49,7 +49,9 @@ class DSSConv(Module):
         - input: node features [N, F_in], ``edge_index`` [2, E], ``sets`` a
           :class:`~pyg_dss.data.SetData` or a batch of them; extra node-level
           keyword tensors (e.g. ``pos``) go to both branches, averaged per
-          shared vertex for :math:`L_2`.
+          shared vertex for :math:`L_2`; ``edge_attr`` (features of the
+          elements' edges) goes to :math:`L_1`, and :math:`L_2` gets the
+          shared graph's own, ``sets.shared_edge_attr``.
         - output: [N, F_out].
 
     Fast path: a base layer whose ``forward`` takes a ``num_vertices``
@@ -76,14 +78,24 @@ class DSSConv(Module):
 
     def forward(self, x: Tensor, edge_index: Tensor, sets: Any, **kwargs: Tensor) -> Tensor:
         V = common_num_vertices(sets)
-        out = self.siamese(x, edge_index, **with_hint(self.siamese, kwargs, V))
+        # Edge features belong to edges: the shared graph has its own, not an average.
+        edge_attr = kwargs.pop("edge_attr", None)
+        edge_kwargs = {} if edge_attr is None else {"edge_attr": edge_attr}
+        out = self.siamese(x, edge_index, **with_hint(self.siamese, {**kwargs, **edge_kwargs}, V))
         if self.siamese_norm is not None:
             out = self.siamese_norm(out)
         if self.shared is None:
             return out
         agg = set_aggregate(x, sets, self.aggr)
+        shared_kwargs = shared_inputs(kwargs, x, sets)
+        if edge_attr is not None:
+            if sets.get("shared_edge_attr") is None:
+                raise ValueError("edge_attr was given for the elements' edges, but the sets "
+                                 "have no 'shared_edge_attr' for the edges of their shared "
+                                 "graph (shared_edge_index); set it on every set.")
+            shared_kwargs["edge_attr"] = sets.shared_edge_attr
         shared = self.shared(agg, sets.shared_edge_index,
-                             **with_hint(self.shared, shared_inputs(kwargs, x, sets), V))
+                             **with_hint(self.shared, shared_kwargs, V))
         if self.shared_norm is not None:
             shared = self.shared_norm(shared)
         return add_broadcast(out, shared, sets)
