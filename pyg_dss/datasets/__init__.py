@@ -15,3 +15,5 @@ __all__ = [
     "SEQUENCES", "MOTIONS", "make_sequence", "face_to_edge_index",
     "sample_frame_times", "default_root",
 ]
+from .csl import CSL, SKIP_LENGTHS, circulant_graph  # noqa: E402  (bags of subgraphs, ESAN)
+__all__ += ["CSL", "SKIP_LENGTHS", "circulant_graph"]
