@@ -14,3 +14,5 @@ __all__ = [
     "DSSNet", "make_layer", "BASES", "VARIANTS", "set_aggregate", "broadcast",
     "SetGCNConv",
 ]
+from pyg_dss.nn.subgraph_gnn import CONVS, SUBGRAPH_VARIANTS, SubgraphGNN, subgraph_conv  # noqa: E402,E501
+__all__ += ["SubgraphGNN", "subgraph_conv", "CONVS", "SUBGRAPH_VARIANTS"]
