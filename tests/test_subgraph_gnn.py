@@ -135,7 +135,8 @@ def test_invariant_to_node_relabelling_and_subgraph_order(variant, conv):
     torch.manual_seed(0)
     batch = collate(bags(policy="ego_nets_plus"))
     model = SubgraphGNN(3, 4, variant=variant, conv=conv, hidden=16, num_layers=3,
-                        edge_dim=2 if conv == "gine" else None, policy_aware=True).eval()
+                        edge_dim=2 if conv == "gine" else None, policy_aware=True,
+                        norm="graph" if conv == "gin" else "batch").eval()
     assert_equivariant(model, batch, level="set", trials=2)
     # The check can fail: a readout that reads node order is caught.
     with pytest.raises(AssertionError, match="Not invariant"):
@@ -174,6 +175,36 @@ def test_permute_sets_on_bags_with_uncovered_vertices():
     assert_equivariant(model, collate([bag, bag]), level="set", trials=3)
 
 
+def test_graph_norm_uses_each_bag_alone():
+    """norm='graph' normalises over the nodes of each bag: in training mode
+    too, a bag's output does not depend on the other bags of its batch (with
+    BatchNorm it does), and training and evaluation compute the same."""
+    torch.manual_seed(0)
+    items = bags()
+    batch = collate(items)
+    for norm, independent in (("graph", True), ("batch", False)):
+        model = SubgraphGNN(3, 2, variant="dss", hidden=8, num_layers=2, norm=norm)
+        with torch.no_grad():
+            together = model(batch)
+            alone = torch.cat([model(collate([b])) for b in items])
+            assert torch.allclose(together, alone, atol=1e-5) == independent
+            if norm == "graph":
+                assert torch.allclose(model.eval()(batch), together, atol=1e-6)
+    # GraphNorm against its definition on one layer: per bag and channel,
+    # alpha-scaled mean removed, divided by the standard deviation.
+    model = SubgraphGNN(3, 2, variant="dss", hidden=8, num_layers=1, norm="graph")
+    gn = model.norms[0]
+    torch.nn.init.uniform_(gn.mean_scale)
+    h = model.layers[0](batch.x, batch.edge_index, batch)
+    expected = torch.empty_like(h)
+    for g in range(3):
+        rows = batch.batch == g
+        centred = h[rows] - gn.mean_scale * h[rows].mean(0)
+        expected[rows] = centred / (centred.pow(2).mean(0) + gn.eps).sqrt() * gn.weight \
+            + gn.bias
+    assert torch.allclose(gn(h, batch.batch), expected, atol=1e-5)
+
+
 def test_policy_marks_are_never_ignored():
     marked = collate(bags(policy="ego_nets_plus"))
     unmarked = collate(bags(policy="ego_nets"))
@@ -200,6 +231,8 @@ def test_bad_configurations_are_named():
         SubgraphGNN(3, 2, variant="dsss")
     with pytest.raises(ValueError, match="Unknown conv"):
         SubgraphGNN(3, 2, conv="gat")
+    with pytest.raises(ValueError, match="Unknown norm"):
+        SubgraphGNN(3, 2, norm="layer")
     model = SubgraphGNN(5, 2, categorical=True)
     with pytest.raises(ValueError, match="integer node types"):
         model(collate(bags()))
@@ -216,7 +249,7 @@ def test_categorical_inputs_and_checkpoint_roundtrip(tmp_path):
         b.shared_edge_attr = torch.randint(0, 3, (b.shared_edge_index.size(1), ))
     batch = collate(items)
     model = SubgraphGNN(5, 1, variant="dss", conv="gine", hidden=8, num_layers=2, edge_dim=3,
-                        categorical=True, policy_aware=True).eval()
+                        categorical=True, policy_aware=True, norm="graph").eval()
     with torch.no_grad():
         out = model(batch)
     save_model(str(tmp_path / "m.pt"), model, epoch=3)
