@@ -76,8 +76,8 @@ REFERENCE = {
 #: GraphNorm, which computes the same in training and evaluation (see
 #: SubgraphGNN).  Sized so that one CSL run takes minutes on 2 CPU cores.
 DEFAULTS: Dict[str, Dict[str, Any]] = {
-    "csl": dict(conv="gin", num_hops=4, hidden=32, layers=6, norm="graph", epochs=25,
-                batch_size=8, lr=1e-3, lr_step=20, folds=5, eval_every=5),
+    "csl": dict(conv="gin", num_hops=4, hidden=32, layers=6, norm="graph", epochs=40,
+                batch_size=8, lr=1e-3, lr_step=30, folds=5, eval_every=5),
     "zinc": dict(conv="gine", num_hops=3, hidden=64, layers=4, norm="batch", epochs=100,
                  batch_size=128, lr=1e-3, lr_step=0, folds=1, eval_every=1),
 }
@@ -237,6 +237,8 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     written to ``<out>/metrics.json``)."""
     cfg = _with_defaults(config)
     t_start = time.time()
+    if cfg["device"].startswith("cuda") and not torch.cuda.is_available():
+        raise UsageError(f"--device {cfg['device']}: torch sees no CUDA device (use auto or cpu).")
     device = torch.device("cuda" if cfg["device"] == "auto" and torch.cuda.is_available()
                           else ("cpu" if cfg["device"] == "auto" else cfg["device"]))
     if cfg["out"] is None:
@@ -401,8 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "(built in, 5-fold cross-validation) or ZINC-12k (PyG's loader).")
     p.add_argument("--dataset", choices=DATASETS, default="csl")
     p.add_argument("--model", choices=MODELS, default="dss",
-                   help="dss: DSS-GNN; ds: DS-GNN; gin: a plain GNN on the graph itself "
-                        "(default: %(default)s)")
+                   help="dss: DSS-GNN; ds: DS-GNN; gin: a plain GNN (the --conv base) on the "
+                        "graph itself (default: %(default)s)")
     p.add_argument("--policy", choices=[q for q in POLICIES if q != "original"], default=None,
                    help="subgraph selection policy (default: node_deleted)")
     p.add_argument("--num-hops", type=_positive_int, default=None,
