@@ -87,16 +87,17 @@ def permute_sets(batch: Any, symmetry: str = "both",
     element_index = batch.element_index.cpu()
     vertex_index = batch.vertex_index.cpu()
     num_nodes = element_index.numel()
-    num_vertices = int(vertex_index.max()) + 1 if num_nodes else 0
-    node_set = torch.zeros(num_nodes, dtype=torch.long) if batch.get("batch") is None \
-        else batch.batch.cpu()
+    # The set of every shared vertex, from the sets' vertex counts: elements may
+    # cover only part of their domain (a vertex no element holds still belongs
+    # to its set, and may be the last one).
+    counts = torch.as_tensor(batch.num_vertices).view(-1).cpu()
+    num_vertices = int(counts.sum())
+    vertex_set = torch.repeat_interleave(torch.arange(counts.numel()), counts)
 
     # S_n: shuffle the elements inside every set (sets keep their place).
     element_perm = _argsort_within(element_set, g, symmetry in ("set", "both"))
     new_element = _inverse(element_perm)
     # H: relabel the shared vertices inside every set.
-    vertex_set = torch.zeros(num_vertices, dtype=torch.long)
-    vertex_set[vertex_index] = node_set
     vertex_perm = _argsort_within(vertex_set, g, symmetry in ("element", "both"))
     new_vertex = _inverse(vertex_perm)
     # New node order: by new element, then by new vertex; nodes that share a
@@ -110,6 +111,8 @@ def permute_sets(batch: Any, symmetry: str = "both",
     for k, value in batch.items():
         if not isinstance(value, Tensor) or value.dim() == 0 or k in _INDEX_KEYS:
             continue
+        if k.startswith("shared_") or batch.is_edge_attr(k):
+            continue  # edges keep their order (their endpoints are relabelled)
         if value.size(0) == num_nodes:
             out[k] = value[node_perm.to(value.device)]
         elif value.size(0) == num_elements:

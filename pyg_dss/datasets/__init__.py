@@ -37,3 +37,6 @@ from .signals import *  # noqa: E402,F401,F403
 from .video import *  # noqa: E402,F401,F403
 
 __all__ += signals.__all__ + images.__all__ + video.__all__
+
+from .csl import CSL, SKIP_LENGTHS, circulant_graph  # noqa: E402  (bags of subgraphs, ESAN)
+__all__ += ["CSL", "SKIP_LENGTHS", "circulant_graph"]

@@ -52,7 +52,9 @@ class DSSConv(Module):
         - input: node features [N, F_in], ``edge_index`` [2, E], ``sets`` a
           :class:`~pyg_dss.data.SetData` or a batch of them; extra node-level
           keyword tensors (e.g. ``pos``) go to both branches, averaged per
-          shared vertex for :math:`L_2`.
+          shared vertex for :math:`L_2`; ``edge_attr`` (features of the
+          elements' edges) goes to :math:`L_1`, and :math:`L_2` gets the
+          shared graph's own, ``sets.shared_edge_attr``.
         - output: [N, F_out].
 
     Fast path: the layer reads the batch's
@@ -84,6 +86,9 @@ class DSSConv(Module):
         check_inputs("DSSConv", x, edge_index, sets, base_in_channels(self.siamese))
         layout = layout_of(sets) if layout is None else layout
         graph = element_graph(layout, edge_index, sets)
+        # Edge features belong to edges: the shared graph has its own, not an average.
+        edge_attr = kwargs.pop("edge_attr", None)
+        edge_kwargs = {} if edge_attr is None else {"edge_attr": edge_attr}
         if self.shared is not None and layout.dense:
             # Both branches read x through one [B, n, V, C] view: the
             # aggregate's gradient (expanded over n) is then added to the
@@ -93,13 +98,20 @@ class DSSConv(Module):
             agg = reduce_dim(blocks, 1, self.aggr).flatten(0, 1)
         elif self.shared is not None:
             agg = set_aggregate(x, sets, self.aggr, layout)
-        out = self.siamese(x, edge_index, **kwargs, **graph_kwarg(self.siamese, graph))
+        out = self.siamese(x, edge_index, **kwargs, **edge_kwargs,
+                           **graph_kwarg(self.siamese, graph))
         if self.siamese_norm is not None:
             out = self.siamese_norm(out)
         if self.shared is None:
             return out
-        shared = self.shared(agg, sets.shared_edge_index,
-                             **shared_inputs(kwargs, x, sets, layout),
+        shared_kwargs = shared_inputs(kwargs, x, sets, layout)
+        if edge_attr is not None:
+            if sets.get("shared_edge_attr") is None:
+                raise ValueError("edge_attr was given for the elements' edges, but the sets "
+                                 "have no 'shared_edge_attr' for the edges of their shared "
+                                 "graph (shared_edge_index); set it on every set.")
+            shared_kwargs["edge_attr"] = sets.shared_edge_attr
+        shared = self.shared(agg, sets.shared_edge_index, **shared_kwargs,
                              **graph_kwarg(self.shared, layout.shared_graph))
         if self.shared_norm is not None:
             shared = self.shared_norm(shared)
