@@ -82,7 +82,7 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     assert best["data"] == {"dataset": "synthetic", "target": "first", "set_size": 3,
                             "split_by": "subject", "min_gap": 3, "window": 48,
                             "modality": "mesh", "normalize": "frame", "scale": False,
-                            "features": ["pos"]}
+                            "features": ["pos"], "corresponded": True, "base": "gcn"}
 
     # --resume continues from epoch 3 with the stored configuration (in process).
     assert ffe.main(["--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 0
