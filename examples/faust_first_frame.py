@@ -12,8 +12,9 @@ Run it::
     python examples/faust_first_frame.py --modality points  # point clouds, PointNet base
     python examples/faust_first_frame.py --model siamese-ds # the late-aggregation baseline
     python examples/faust_first_frame.py --dataset dfaust   # real Dynamic FAUST (files needed)
-    python examples/faust_first_frame.py --dataset folder --root DIR   # your own DIR/<sequence>/<frames>
-    python examples/faust_first_frame.py --dataset folder --root DIR --modality points --base pointnet-knn
+    python examples/faust_first_frame.py --dataset folder --root DIR  # DIR/<sequence>/<frames>
+    python examples/faust_first_frame.py --dataset folder --root DIR --modality points \
+        --base pointnet-knn --split-by sequence --min-gap 2 --window 30   # your own scans
     python examples/faust_first_frame.py --out runs/a --resume --epochs 30   # continue run "a"
     torchrun --nproc_per_node=2 examples/faust_first_frame.py   # data-parallel (DDP)
 
@@ -31,8 +32,9 @@ bars; otherwise (a batch job) one plain line per epoch.
 
 The pieces a user of the library needs are in :func:`make_datasets`,
 :func:`make_model`, :func:`train_one_epoch` and :func:`evaluate`; the rest is
-command line and bookkeeping; the pictures come from :mod:`pyg_dss.plot`. :func:`run` takes a config dict and
-returns the metrics, so other scripts (``compare_variants.py``) reuse it.
+command line and bookkeeping (the pictures come from :mod:`pyg_dss.plot`).
+:func:`run` takes a config dict and returns the metrics, so other scripts
+(``compare_variants.py``) reuse it.
 """
 from __future__ import annotations
 

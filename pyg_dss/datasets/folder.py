@@ -169,10 +169,11 @@ def folder_split(names: Sequence[str], split_by: str = "subject",
     if len(units) < 3:
         hint = (" Sequence folders named '<subject>_<motion>' give subjects; or split by "
                 "sequence" if split_by == "subject" else "")
-        raise EmptySelectionError(f"A split by {split_by} needs at least 3 {which} (one each for "
-                         f"train, val and test), the folder has {len(units)}: {units}.{hint}"
-                         f"{';' if hint else ''} add sequences, or name the split with "
-                         f"splits={{'train': [...], 'val': [...], 'test': [...]}}.")
+        raise EmptySelectionError(
+            f"A split by {split_by} needs at least 3 {which} (one each for train, val and "
+            f"test), the folder has {len(units)}: {units}.{hint}{';' if hint else ''} add "
+            f"sequences, or name the split with splits={{'train': [...], 'val': [...], "
+            f"'test': [...]}}.")
     shuffled = [units[i] for i in np.random.default_rng(seed).permutation(len(units))]
     # at least one each, and at least one left for training
     n_test = min(max(1, round(test_fraction * len(units))), len(units) - 2)
@@ -236,8 +237,8 @@ class FolderFrameSets(FrameSets):
         wanted = set(self.splits[split])
         chosen = [self.folder[i] for i, n in enumerate(names) if unit(n) in wanted]
         if not chosen:
-            raise EmptySelectionError(f"The {split!r} split (by {split_by}) of '{self.folder.root}' is "
-                             f"empty; splits: {self.splits}.")
+            raise EmptySelectionError(f"The {split!r} split (by {split_by}) of "
+                                      f"'{self.folder.root}' is empty; splits: {self.splits}.")
         self.sequences: Sequence[Data] = chosen
         kwargs.setdefault("modality", kind)
         _init_frame_sets(self, chosen, split, split_by, self.splits[split],
@@ -252,8 +253,8 @@ def _checked_splits(splits: Dict[str, Sequence[str]], known: set,
     out = {k: [str(n) for n in splits[k]] for k in SPLITS}
     for k in ("train", "test"):
         if not out[k]:
-            raise EmptySelectionError(f"splits[{k!r}] is empty; train and test need at least one of "
-                             f"the {which} {sorted(known, key=natural_key)}.")
+            raise EmptySelectionError(f"splits[{k!r}] is empty; train and test need at least "
+                                      f"one of the {which} {sorted(known, key=natural_key)}.")
     seen: Dict[str, str] = {}
     for k in SPLITS:
         unknown = [n for n in out[k] if n not in known]
