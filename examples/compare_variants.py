@@ -34,7 +34,7 @@ from pyg_dss.io import atomic_write, atomic_write_json, atomic_write_text, load_
 from pyg_dss.nn import VARIANTS  # noqa: E402
 
 #: Options that do not change a run's results (ignored when matching runs).
-NOT_RESULTS = ("out", "resume", "progress", "plots", "workers")
+NOT_RESULTS = ("out", "resume", "progress", "plots", "plot_worst", "workers")
 
 LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)", "dss-max": "DSS (max)",
           "dss-mean": "DSS (mean)", "sridhar": "Sridhar et al.", "aittala": "Aittala et al."}

@@ -12,15 +12,19 @@ Run it::
     python examples/faust_first_frame.py --modality points  # point clouds, PointNet base
     python examples/faust_first_frame.py --model siamese-ds # the late-aggregation baseline
     python examples/faust_first_frame.py --dataset dfaust   # real Dynamic FAUST (files needed)
+    python examples/faust_first_frame.py --dataset folder --root DIR  # DIR/<sequence>/<frames>
+    python examples/faust_first_frame.py --dataset folder --root DIR --modality points \
+        --base pointnet-knn --split-by sequence --min-gap 2 --window 30   # your own scans
     python examples/faust_first_frame.py --out runs/a --resume --epochs 30   # continue run "a"
     torchrun --nproc_per_node=2 examples/faust_first_frame.py   # data-parallel (DDP)
 
 Outputs go to ``--out`` (default ``runs/<time>-<model>-<modality>/``):
 ``metrics.json`` (config, per-epoch curves, test accuracy, Kendall tau,
 chance, wall time), ``epochs.jsonl`` (one JSON line per finished epoch, for
-batch jobs), ``learning_curve.png``, ``test_example.png`` (one test set,
-frames in the order the network saw them, true and predicted first frame
-marked), ``best_model.pt`` (the model tested; ``pyg_dss.checkpoint.load_model``
+batch jobs), ``learning_curve.png``, ``test_example.png`` (test set 0,
+frames in true time order, true and predicted first frame marked),
+``test_worst.png`` (the ``--plot-worst`` test sets whose true frame got the
+lowest probability), ``best_model.pt`` (the model tested; ``pyg_dss.checkpoint.load_model``
 rebuilds it, and its ``data`` entry says how to prepare inputs) and
 ``checkpoint.pt`` (everything ``--resume`` needs to continue exactly). Every
 file is written atomically. With stdout on a terminal, epochs show progress
@@ -28,15 +32,15 @@ bars; otherwise (a batch job) one plain line per epoch.
 
 The pieces a user of the library needs are in :func:`make_datasets`,
 :func:`make_model`, :func:`train_one_epoch` and :func:`evaluate`; the rest is
-command line, plotting and bookkeeping. :func:`run` takes a config dict and
-returns the metrics, so other scripts (``compare_variants.py``) reuse it.
+command line and bookkeeping (the pictures come from :mod:`pyg_dss.plot`).
+:func:`run` takes a config dict and returns the metrics, so other scripts
+(``compare_variants.py``) reuse it.
 """
 from __future__ import annotations
 
 import argparse
 import datetime
 import json
-import math
 import os
 import sys
 import time
@@ -51,51 +55,76 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
-from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, NoSequenceError,
-                              SyntheticFrameSets)
-from pyg_dss.io import (UnreadableFileError, atomic_write, atomic_write_json,
-                        remove_stale_temp_files, safe_torch_load)
+from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, FolderFrameSets,
+                              MeshFileError, NoSequenceError, SyntheticFrameSets)
+from pyg_dss.io import (UnreadableFileError, atomic_write_json, remove_stale_temp_files,
+                        safe_torch_load)
 from pyg_dss.loader import SetDataLoader  # batches carry their layout: the fast path
 from pyg_dss.metrics import kendall_tau, target_order
-from pyg_dss.nn import VARIANTS, DSSNet, set_argmax, set_nll_loss
+from pyg_dss.nn import BASES, VARIANTS, DSSNet, set_argmax, set_nll_loss
+from pyg_dss.plot import plot_learning_curve, plot_predictions, worst_sets
+from pyg_dss.transforms import KNNSetGraph
 from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
                           kept_options_message, restore_rng_state)
 
-DATASETS = ("synthetic", "dfaust")
+DATASETS = ("synthetic", "dfaust", "folder")
 MODALITIES = ("mesh", "points")
 TARGETS = ("first", "middle")
 DEVICES = ("auto", "cpu", "cuda")
-#: The base layer of each modality: GCN on the mesh graph, a shared per-point
-#: MLP (PointNet) on the bare point cloud, as in the paper.
+SPLIT_BY = ("subject", "sequence")
+#: The default base layer of each modality: GCN on the mesh graph, a shared
+#: per-point MLP (PointNet) on the bare point cloud, as in the paper.
 BASE_OF_MODALITY = {"mesh": "gcn", "points": "pointnet"}
+#: Neighbours per point of the k-NN graph that base "pointnet-knn" runs on.
+KNN = 16
 
 #: Defaults, sized so that the plain command finishes in a few minutes on a
 #: 2-core CPU. The paper's DFAUST runs used far more sets and epochs.
 DEFAULTS: Dict[str, Any] = dict(
-    dataset="synthetic", root=None, modality="mesh", model="dss-sum", target="first",
-    set_size=7, epochs=8, batch_size=16, lr=1e-3, seed=0, device="auto", out=None,
+    dataset="synthetic", root=None, modality="mesh", model="dss-sum", base=None,
+    target="first", set_size=7, split_by="subject", min_gap=None, window=None,
+    epochs=8, batch_size=16, lr=1e-3, seed=0, device="auto", out=None,
     train_sets=256, eval_sets=256, hidden=(32, 64, 64), head_hidden=(64, 64),
-    workers=0, plots=True, resume=False, progress=True,
+    workers=0, plots=True, plot_worst=3, resume=False, progress=True,
 )
 #: Options a --resume may change; every other one is kept from the stored run.
-RUN_ONLY = ("epochs", "device", "progress", "resume", "workers", "plots", "out")
+RUN_ONLY = ("epochs", "device", "progress", "resume", "workers", "plots", "plot_worst", "out")
 
 
 # ---------------------------------------------------------------------------
 # Data and model
 # ---------------------------------------------------------------------------
+def base_of(cfg: Dict[str, Any]) -> str:
+    r"""The base layer: ``--base``, else the modality's default."""
+    return cfg["base"] or BASE_OF_MODALITY[cfg["modality"]]
+
+
 def make_datasets(cfg: Dict[str, Any]):
     r"""Train / val / test :class:`~pyg_dss.datasets.FrameSets`, split by
-    subject (test bodies never appear in training). The training split draws
-    new sets every epoch; val and test are fixed sets, the same for every
-    seed, model and modality, so runs are comparable."""
-    common = dict(num_frames=cfg["set_size"], target=cfg["target"], modality=cfg["modality"])
-    if cfg["dataset"] == "synthetic":
-        Sets = SyntheticFrameSets
-    elif cfg["dataset"] == "dfaust":
-        Sets = DFAUSTFrameSets
+    subject (test bodies never appear in training) or by sequence. The
+    training split draws new sets every epoch; val and test are fixed sets,
+    the same for every seed, model and modality, so runs are comparable.
+    ``--dataset folder`` reads ``ROOT/<sequence>/<frame files>``
+    (:class:`~pyg_dss.datasets.FolderFrameSets`): meshes with
+    ``--modality mesh``, point clouds without correspondence with
+    ``--modality points``."""
+    common = dict(num_frames=cfg["set_size"], target=cfg["target"], split_by=cfg["split_by"])
+    for key in ("min_gap", "window"):  # None: the dataset's own default
+        if cfg[key] is not None:
+            common[key] = cfg[key]
+    if base_of(cfg) == "pointnet-knn":  # PointNetConv runs on a k-NN graph of each frame
+        common["transform"] = KNNSetGraph(KNN)
+    if cfg["dataset"] == "folder":
+        if cfg["root"] is None:
+            raise UsageError("--dataset folder needs --root DIR, the folder that holds one "
+                             "folder of frame files per sequence (DIR/<sequence>/<frames>).")
+        common["kind"] = cfg["modality"]
+        Sets = FolderFrameSets
     else:
-        raise ValueError(f"Unknown dataset {cfg['dataset']!r}; choose one of {DATASETS}.")
+        common["modality"] = cfg["modality"]
+        Sets = {"synthetic": SyntheticFrameSets, "dfaust": DFAUSTFrameSets}.get(cfg["dataset"])
+        if Sets is None:
+            raise ValueError(f"Unknown dataset {cfg['dataset']!r}; choose one of {DATASETS}.")
     train = Sets(cfg["root"], "train", num_sets=cfg["train_sets"], seed=cfg["seed"], **common)
     val = Sets(cfg["root"], "val", num_sets=cfg["eval_sets"], **common)
     test = Sets(cfg["root"], "test", num_sets=cfg["eval_sets"], **common)
@@ -104,18 +133,21 @@ def make_datasets(cfg: Dict[str, Any]):
 
 def data_options(cfg: Dict[str, Any], train_set) -> Dict[str, Any]:
     r"""What a checkpoint needs to prepare inputs exactly as in training:
-    the task and the options of :func:`pyg_dss.datasets.frames_to_set`
-    (normalisation, features; mesh edges from the faces for ``mesh``)."""
+    the task, the options of :func:`pyg_dss.datasets.frames_to_set`
+    (normalisation, features, correspondence; mesh edges from the faces for
+    ``mesh``), the base and, for ``pointnet-knn``, the k of its k-NN graph
+    (:class:`~pyg_dss.transforms.KNNSetGraph`)."""
+    base = base_of(cfg)
     return {"dataset": cfg["dataset"], "target": cfg["target"], "set_size": cfg["set_size"],
-            "split_by": "subject", "min_gap": train_set.min_gap, "window": train_set.window,
-            **train_set.input_options}
+            "split_by": cfg["split_by"], "min_gap": train_set.min_gap,
+            "window": train_set.window, **train_set.input_options, "base": base,
+            **({"knn": KNN} if base == "pointnet-knn" else {})}
 
 
 def make_model(cfg: Dict[str, Any]) -> DSSNet:
-    r"""The paper's network: set layers of the chosen variant on the
-    modality's base layer, max-pool per frame, DeepSets head, softmax over
-    the set."""
-    return DSSNet(3, base=BASE_OF_MODALITY[cfg["modality"]], variant=cfg["model"],
+    r"""The paper's network: set layers of the chosen variant on the base
+    layer, max-pool per frame, DeepSets head, softmax over the set."""
+    return DSSNet(3, base=base_of(cfg), variant=cfg["model"],
                   hidden=tuple(cfg["hidden"]), head_hidden=tuple(cfg["head_hidden"]))
 
 
@@ -276,108 +308,23 @@ def _plain(cfg: Dict[str, Any]) -> Dict[str, Any]:
     return json.loads(json.dumps(cfg))
 
 
-def _save_figure(fig, path: str, dpi: int) -> None:
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi))
-
-
-# ---------------------------------------------------------------------------
-# Plots (matplotlib, Agg backend: no display needed)
-# ---------------------------------------------------------------------------
-def plot_learning_curve(history: List[dict], chance: float, path: str, title: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    epochs = [h["epoch"] for h in history]
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
-    ax1.plot(epochs, [h["val_loss"] for h in history], "s-", label="val")
-    ax1.axhline(math.log(1.0 / chance), color="gray", ls="--", lw=1, label="chance")
-    ax1.set_xlabel("epoch"), ax1.set_ylabel("NLL loss"), ax1.legend()
-    for ax in (ax1, ax2):
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    ax2.plot(epochs, [h["train_acc"] for h in history], "o-", label="train acc")
-    ax2.plot(epochs, [h["val_acc"] for h in history], "s-", label="val acc")
-    ax2.plot(epochs, [h["val_tau"] for h in history], "^:", label="val Kendall tau")
-    ax2.axhline(chance, color="gray", ls="--", lw=1, label=f"chance ({chance:.1%})")
-    ax2.set_xlabel("epoch"), ax2.set_ylim(min(0.0, *[h["val_tau"] for h in history]), 1.0)
-    ax2.legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    _save_figure(fig, path, dpi=100)
-    plt.close(fig)
-
-
-def _faces_of(dataset, s: int) -> Optional[np.ndarray]:
-    """The triangles [F, 3] of sequence ``s`` of a FrameSets, if it has any."""
-    subject, sequence = dataset.names[s]
-    for seq in getattr(dataset, "sequences", []):
-        if str(getattr(seq, "subject", "")) == subject and str(seq.sequence) == sequence:
-            face = getattr(seq, "face", None)
-            return None if face is None else face.t().cpu().numpy()
-    return None
-
-
-@torch.no_grad()
-def plot_test_example(model, dataset, index: int, device, path: str, target: str,
-                      as_mesh: bool = True) -> Dict:
-    r"""Draws test set :obj:`index`: its frames side by side in the shuffled
-    order the network saw (as meshes, or as point clouds when
-    :obj:`as_mesh` is false), each with its predicted probability; the true
-    target frame is green, the predicted one has a red box."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    data = dataset[index]
-    batch = next(iter(SetDataLoader([data], batch_size=1))).to(device)
-    model.eval()
-    prob = model(batch).exp().cpu()
-    pred = int(prob.argmax())
-    true = int(data.y)
-    n = int(data.num_elements)
-    pos = data.pos.reshape(n, -1, 3).numpy()
-    faces = _faces_of(dataset, int(data.seq))
-    extent = pos.reshape(-1, 3).max(0) - pos.reshape(-1, 3).min(0)
-    up = int(extent.argmax())  # bodies stand upright: the longest axis is "up"
-    a, b = [k for k in range(3) if k != up]
-    half = 0.5 * float((pos.max(1) - pos.min(1)).max())  # one scale for all frames
-
-    fig = plt.figure(figsize=(max(1.6 * n, 7.0), 4.0))
-    width = 1.0 / n
-    for k in range(n):
-        ax = fig.add_axes([k * width, 0.0, width, 0.72], projection="3d")
-        x, y, z = pos[k][:, a], pos[k][:, b], pos[k][:, up]
-        color = "tab:green" if k == true else "tab:blue"
-        if faces is not None and as_mesh:
-            ax.plot_trisurf(x, y, z, triangles=faces, color=color, linewidth=0, shade=True)
-        else:
-            ax.scatter(x, y, z, s=0.3, c=color, depthshade=False)
-        for set_lim, c in ((ax.set_xlim, x), (ax.set_ylim, y), (ax.set_zlim, z)):
-            mid = 0.5 * (c.max() + c.min())
-            set_lim(mid - half, mid + half)
-        ax.set_box_aspect((1, 1, 1), zoom=1.65)
-        ax.view_init(elev=8, azim=-60)
-        ax.set_axis_off()
-        label = f"#{k}   p={float(prob[k]):.2f}\ntrue rank {int(data.rank[k])}"
-        label += f"\nTRUE {target.upper()}" if k == true else "\n"
-        label += "\nPREDICTED" if k == pred else "\n"
-        fig.text((k + 0.5) * width, 0.72, label, ha="center", va="bottom", fontsize=8,
-                 color="tab:green" if k == true else ("tab:red" if k == pred else "black"))
-        if k == pred:
-            fig.patches.append(plt.Rectangle((k * width + 0.004, 0.01), width - 0.008, 0.86,
-                                             transform=fig.transFigure, fill=False,
-                                             ec="tab:red", lw=2))
-    subject, sequence = dataset.names[int(data.seq)]
-    verdict = "correct" if pred == true else "wrong"
-    fig.suptitle(f"Test set {index}: {n} frames of {subject} {sequence}, in the shuffled "
-                 f"order the network saw.\nTrue {target} frame #{true} (green), predicted "
-                 f"#{pred} (red box): {verdict}. p = predicted probability, rank = true "
-                 f"position in time.", fontsize=8.5)
-    _save_figure(fig, path, dpi=90)
-    plt.close(fig)
-    return {"index": index, "true": true, "predicted": pred,
-            "probabilities": [round(float(p), 4) for p in prob]}
+def write_plots(cfg: Dict[str, Any], model, test_set, history: List[dict], chance: float,
+                device) -> Dict[str, Any]:
+    r"""``learning_curve.png``, ``test_example.png`` (test set 0) and, with
+    ``plot_worst`` > 0, ``test_worst.png`` (the test sets whose true frame got
+    the lowest probability, worst first), each written atomically by
+    :mod:`pyg_dss.plot`; returns what the pictures show."""
+    out = cfg["out"]
+    title = (f"{cfg['model']} / {cfg['modality']} on {cfg['dataset']} "
+             f"(n={cfg['set_size']}, seed {cfg['seed']})")
+    plot_learning_curve(history, chance, os.path.join(out, "learning_curve.png"), title)
+    shown = {"example": plot_predictions(model, test_set, [0], os.path.join(
+        out, "test_example.png"), device=device)[0]}
+    if cfg["plot_worst"] > 0:
+        worst = worst_sets(model, test_set, cfg["plot_worst"], cfg["batch_size"], device)
+        shown["worst"] = plot_predictions(model, test_set, worst, os.path.join(
+            out, "test_worst.png"), device=device)
+    return shown
 
 
 # ---------------------------------------------------------------------------
@@ -424,6 +371,9 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         cfg = dict(saved, **{key: config[key] for key in RUN_ONLY if key in config})
         cfg.update(out=config["out"], resume=True)
 
+    if base_of(cfg) == "gcn" and cfg["modality"] == "points":
+        raise UsageError("--base gcn runs on mesh edges, which point clouds do not have: "
+                         "use --base pointnet or pointnet-knn with --modality points.")
     torch.manual_seed(cfg["seed"])  # same initial weights on every process
     np.random.seed(cfg["seed"])
     # Rank 0 loads first (building any cache once), then the others; an error
@@ -485,7 +435,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     log = EpochLog(os.path.join(cfg["out"], "epochs.jsonl"), history) if rank == 0 else None
     if rank == 0:
         print(f"{cfg['model']} on {cfg['dataset']} ({cfg['modality']}, base "
-              f"{BASE_OF_MODALITY[cfg['modality']]}), {cfg['set_size']} frames per set, "
+              f"{base_of(cfg)}), {cfg['set_size']} frames per set, "
               f"target={cfg['target']}: {len(train_set)} training sets per epoch, "
               f"{len(val_set)} val, {len(test_set)} test; {world} process(es) on {device}."
               + (f" Resuming after epoch {start_epoch}." if checkpoint is not None else ""),
@@ -536,14 +486,8 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         "chance": chance, "num_test_sets": te["count"], "wall_time_s": wall, "data": data,
     }
     if rank == 0:
-        title = (f"{cfg['model']} / {cfg['modality']} on {cfg['dataset']} "
-                 f"(n={cfg['set_size']}, seed {cfg['seed']})")
         if cfg["plots"] and history:
-            plot_learning_curve(history, chance, os.path.join(cfg["out"], "learning_curve.png"),
-                                title)
-            metrics["example"] = plot_test_example(
-                model, test_set, 0, device, os.path.join(cfg["out"], "test_example.png"),
-                cfg["target"], as_mesh=cfg["modality"] == "mesh")
+            metrics.update(write_plots(cfg, model, test_set, history, chance, device))
         atomic_write_json(metrics, os.path.join(cfg["out"], "metrics.json"))
     _barrier()
     return metrics
@@ -572,6 +516,10 @@ def _positive_int(text: str, least: int = 1) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    return _positive_int(text, least=0)
+
+
 def _set_size(text: str) -> int:
     return _positive_int(text, least=2)
 
@@ -584,10 +532,24 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--dataset", choices=DATASETS, default=d["dataset"],
                    help="'synthetic': procedural bodies built in, no download (default); "
                         "'dfaust': Dynamic FAUST registrations_{m,f}.hdf5 in ROOT/raw "
-                        "(register at https://dfaust.is.tue.mpg.de/)")
+                        "(register at https://dfaust.is.tue.mpg.de/); 'folder': your own "
+                        "ROOT/<sequence>/<frame files> (.obj/.ply/.off meshes; with "
+                        "--modality points also .ply/.pcd/.xyz point clouds), frames in "
+                        "natural order of their file names")
     g.add_argument("--root", default=d["root"],
                    help="dataset folder (default: <repo>/datasets/<dataset>, or "
-                        "$PYG_DSS_DATASETS/<dataset>)")
+                        "$PYG_DSS_DATASETS/<dataset>; required for --dataset folder)")
+    g.add_argument("--split-by", choices=SPLIT_BY, default=d["split_by"],
+                   help="'subject': test bodies never seen in training (folder: the "
+                        "subject is the sequence folder name up to its first '_'); "
+                        "'sequence': test motions never seen (default: %(default)s)")
+    g.add_argument("--min-gap", type=_positive_int, default=d["min_gap"],
+                   help="least distance in frames between two frames of a set (default: "
+                        "the dataset's: synthetic 3, dfaust 5, folder 1)")
+    g.add_argument("--window", type=_positive_int, default=d["window"],
+                   help="the frames of a set lie within this many consecutive frames "
+                        "(default: the dataset's: synthetic 48, dfaust 120, folder the "
+                        "whole sequence)")
     g.add_argument("--target", choices=TARGETS, default=d["target"],
                    help="which frame to pick: the first in time or the middle one "
                         "(default: %(default)s)")
@@ -614,8 +576,17 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
                    help="'auto' picks cuda when available (default: %(default)s)")
     g.add_argument("--workers", type=int, default=d["workers"],
                    help="DataLoader worker processes (default: %(default)s)")
+    g.add_argument("--base", choices=sorted(BASES), default=d["base"],
+                   help="the base layer of every set layer: 'gcn' on the mesh edges, "
+                        "'pointnet' per point, 'pointnet-knn' PointNetConv on a "
+                        f"{KNN}-NN graph of each frame (default: gcn for mesh, pointnet for "
+                        "points)")
     g.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the PNGs")
+    g.add_argument("--plot-worst", type=_count,
+                   default=d["plot_worst"], metavar="K",
+                   help="also draw the K test sets whose true frame got the lowest "
+                        "probability, in test_worst.png; 0: none (default: %(default)s)")
     g.add_argument("--no-progress", dest="progress", action="store_false",
                    help="no progress bars")
 
@@ -636,7 +607,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--modality", choices=MODALITIES, default=DEFAULTS["modality"],
                         help="'mesh': xyz on mesh vertices with mesh edges, GCN base; "
                              "'points': the same vertices as a point cloud, PointNet base "
-                             "(default: %(default)s)")
+                             "(--dataset folder: point clouds read as such, without "
+                             "correspondence between frames) (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                         help="seed of the weights and the training draws; val/test sets "
                              "do not change with it (default: %(default)s)")
@@ -653,9 +625,10 @@ def dataset_missing_error() -> tuple:
     r"""Exception types reported as a message and exit code 2: the dataset's
     "files not found" error (Dynamic FAUST must be downloaded by hand), a
     split with no usable sequence, a damaged or unsafe file, a folder that
-    cannot be used, and :class:`UsageError`."""
+    cannot be used, a frame file that cannot be read, and
+    :class:`UsageError`."""
     return (FileNotFoundError, EmptySelectionError, NoSequenceError, NotADirectoryError,
-            PermissionError, UnreadableFileError, UsageError)
+            PermissionError, UnreadableFileError, UsageError, MeshFileError)
 
 
 def explicit_options(parser: argparse.ArgumentParser,
@@ -699,6 +672,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               f"{metrics['best_epoch']}; {metrics['wall_time_s']:.0f} s")
         print(f"outputs in {os.path.abspath(cfg['out'])}: metrics.json, epochs.jsonl"
               + (", learning_curve.png, test_example.png" if cfg["plots"] else "")
+              + (", test_worst.png" if cfg["plots"] and cfg["plot_worst"] else "")
               + ", checkpoint.pt, best_model.pt")
     return 0
 

@@ -19,6 +19,7 @@ in its panel, so the bodies fill their panels and sizes compare.
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Dict, List, Optional, Sequence, Union
 
 import numpy as np
@@ -48,6 +49,15 @@ def _pyplot():
     import matplotlib.pyplot as plt
 
     return plt
+
+
+def _save(fig, path: str, dpi: int) -> None:
+    r"""Writes :obj:`fig` atomically (a killed run leaves the old file or
+    none, never half a picture), in the format of the file's extension."""
+    from .io import atomic_write
+
+    fmt = os.path.splitext(path)[1][1:].lower() or "png"
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt, dpi=dpi))
 
 
 def _as_frames(frames: Frames) -> List[np.ndarray]:
@@ -244,7 +254,7 @@ def plot_sets(sets: Sequence[Dict[str, Any]], path: Optional[str] = None,
     r"""Draws several sets, one row each; every item of :obj:`sets` holds the
     per-set arguments of :func:`plot_set` (``frames``, and optionally
     ``faces``, ``probabilities``, ``true``, ``rank``, ``order``, ``target``,
-    ``title``). Returns the figure (and writes it to :obj:`path` if given)."""
+    ``title``). Returns the figure (and writes it to :obj:`path`, atomically, if given)."""
     plt = _pyplot()
     if len(sets) == 0:
         raise ValueError("Nothing to draw: pass at least one set.")
@@ -294,7 +304,7 @@ def plot_sets(sets: Sequence[Dict[str, Any]], path: Optional[str] = None,
             fig.text(0.5, top - 0.04 / fig_h, text, ha="center", va="top", fontsize=10)
         top = bottom
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        _save(fig, path, dpi)
         plt.close(fig)
     return fig
 
@@ -409,7 +419,7 @@ def plot_learning_curve(history: Sequence[Dict[str, float]], chance: float,
     r"""Loss and accuracy per epoch. :obj:`history` holds one dict per epoch
     with ``epoch``, ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc``
     and optionally ``val_tau`` (Kendall tau); :obj:`chance` is 1/n.
-    Returns the figure (and writes it to :obj:`path` if given)."""
+    Returns the figure (and writes it to :obj:`path`, atomically, if given)."""
     plt = _pyplot()
     if not history:
         raise ValueError("history is empty: nothing to plot.")
@@ -436,6 +446,6 @@ def plot_learning_curve(history: Sequence[Dict[str, float]], chance: float,
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     if path is not None:
-        fig.savefig(path, dpi=dpi)
+        _save(fig, path, dpi)
         plt.close(fig)
     return fig

@@ -390,7 +390,7 @@ def test_frames_to_set_prepares_exactly_like_frame_sets():
                     "shared_edge_index"):
             assert torch.equal(made[key], item[key]), key
     assert ds.input_options == {"modality": "mesh", "normalize": "set", "scale": True,
-                                "features": ["pos"]}
+                                "features": ["pos"], "corresponded": True}
     frames = ds.pos[0][:3].clone()
     frames[1, 2, 0] = float("nan")
     with pytest.raises(ValueError, match=r"pos has NaN or inf in frame\(s\) \[1\]"):

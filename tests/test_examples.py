@@ -82,7 +82,7 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     assert best["data"] == {"dataset": "synthetic", "target": "first", "set_size": 3,
                             "split_by": "subject", "min_gap": 3, "window": 48,
                             "modality": "mesh", "normalize": "frame", "scale": False,
-                            "features": ["pos"]}
+                            "features": ["pos"], "corresponded": True, "base": "gcn"}
 
     # --resume continues from epoch 3 with the stored configuration (in process).
     assert ffe.main(["--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 0
@@ -319,3 +319,74 @@ def test_non_finite_training_input_stops_the_run(tmp_path, data_root, monkeypatc
     assert ckpt["epoch"] == 0
     assert all(bool(torch.isfinite(v).all()) for v in ckpt["state_dict"].values()
                if v.is_floating_point())
+
+
+# ------------------------------------------------------- a user's own folder
+def test_example_on_a_folder_of_meshes_with_worst_sets(tmp_path):
+    from pyg_dss.plot import target_probabilities
+    from test_folder_dataset import write_folder
+
+    write_folder(tmp_path / "data", ".obj", num_frames=8)
+    out = tmp_path / "mesh"
+    assert ffe.main(["--dataset", "folder", "--root", str(tmp_path / "data"), "--out",
+                     str(out), "--plot-worst", "2", *TINY]) == 0
+    metrics = _check_outputs(out, epochs=2)
+    assert (out / "test_worst.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert metrics["data"]["dataset"] == "folder" and metrics["data"]["base"] == "gcn"
+    assert metrics["data"]["corresponded"] is True and metrics["data"]["min_gap"] == 1
+    assert metrics["example"]["index"] == 0
+    # The drawn sets are the two whose true first frame got the lowest probability.
+    model, _ = load_model(str(out / "best_model.pt"))
+    test_set = ffe.make_datasets(metrics["config"])[2]
+    p = target_probabilities(model, test_set)
+    worst = metrics["worst"]
+    assert [w["index"] for w in worst] == sorted(range(len(p)), key=lambda i: (p[i], i))[:2]
+    for w in worst:
+        assert w["probabilities"][w["true"]] == pytest.approx(float(p[w["index"]]), abs=1e-4)
+
+
+def test_example_on_a_folder_as_point_clouds_with_knn_base(tmp_path, capsys):
+    from test_folder_dataset import write_folder
+
+    write_folder(tmp_path / "data", ".ply", num_frames=8)
+    out = tmp_path / "points"
+    args = ["--dataset", "folder", "--root", str(tmp_path / "data"), "--out", str(out),
+            "--modality", "points", "--base", "pointnet-knn", "--split-by", "sequence",
+            "--min-gap", "2", "--window", "6", "--plot-worst", "0", *TINY]
+    assert ffe.main(args) == 0
+    metrics = _check_outputs(out, epochs=2)
+    assert not (out / "test_worst.png").exists() and "worst" not in metrics
+    assert metrics["data"] == {"dataset": "folder", "target": "first", "set_size": 3,
+                               "split_by": "sequence", "min_gap": 2, "window": 6,
+                               "modality": "points", "normalize": "frame", "scale": False,
+                               "features": ["pos"], "corresponded": False,
+                               "base": "pointnet-knn", "knn": ffe.KNN}
+    model, _ = load_model(str(out / "best_model.pt"))
+    assert model.config["base"] == "pointnet-knn"
+    # --resume keeps the draw options of the stored run and says so.
+    capsys.readouterr()
+    assert ffe.main(["--out", str(out), "--resume", "--epochs", "3", "--min-gap", "1",
+                     "--window", "4", "--no-progress"]) == 0
+    assert "ignored: min_gap=1 (kept 2), window=4 (kept 6)" in capsys.readouterr().out
+    metrics = _check_outputs(out, epochs=3)
+    assert (metrics["data"]["min_gap"], metrics["data"]["window"]) == (2, 6)
+
+
+def test_example_folder_usage_errors(tmp_path, capsys):
+    import trimesh
+    from test_folder_dataset import write_folder
+
+    text = ffe.build_parser().format_help()
+    for option in ("--base", "--split-by", "--min-gap", "--window", "--plot-worst", "folder",
+                   "pointnet-knn"):
+        assert option in text
+    cases = [(["--dataset", "folder"], "--dataset folder needs --root DIR"),
+             (["--modality", "points", "--base", "gcn"], "--base gcn runs on mesh edges")]
+    write_folder(tmp_path / "data", ".off", num_frames=5)
+    trimesh.creation.icosphere(subdivisions=2).export(tmp_path / "data" / "bob_walk" / "f2.off")
+    cases.append((["--dataset", "folder", "--root", str(tmp_path / "data")],
+                  f"'{tmp_path / 'data' / 'bob_walk' / 'f2.off'}' has 162 vertices"))
+    for args, message in cases:
+        assert ffe.main([*args, "--out", str(tmp_path / "run"), *TINY]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err

@@ -1,5 +1,5 @@
 r"""Datasets: Dynamic FAUST, a built-in synthetic stand-in with the same
-layout, a user's own folders of meshes and point clouds, and the
+layout, a user's own folders of meshes and point clouds (:class:`MeshFolder`), and the
 frame-ordering sets of Maron et al. (2020) on top of them.
 
 :class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
@@ -9,6 +9,7 @@ from .base import CachedInMemoryDataset
 from .dfaust import (FEMALE_SUBJECTS, MALE_SUBJECTS, SEQUENCES, SUBJECTS,
                      DynamicFAUST, EmptySelectionError)
 from .fingerprint import UndescribableError, fingerprint
+from .folder import FolderFrameSets, MeshFolder, folder_split, subject_of
 from .frame_sets import (FEATURES, FrameSets, NoSequenceError, face_to_edge_index,
                          form_features, frames_to_set, normalize_frames, sample_frame_times)
 from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence,
@@ -27,7 +28,7 @@ __all__ = [
     "form_features", "FEATURES", "CachedInMemoryDataset", "fingerprint",
     "UndescribableError", "EmptySelectionError", "NoSequenceError",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
-    "MeshFileError",
+    "MeshFileError", "MeshFolder", "FolderFrameSets", "folder_split", "subject_of",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

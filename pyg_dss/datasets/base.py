@@ -106,6 +106,9 @@ class CachedInMemoryDataset(InMemoryDataset):
     cache_version: int = 1
     #: Bytes hashed at the start and at the end of every raw file.
     raw_sample_bytes: int = 1 << 20
+    #: How to put the cache elsewhere, when its folder cannot be written.
+    cache_elsewhere: str = ("pass a root= you can write to (with the raw files copied or "
+                            "linked into <root>/raw)")
 
     # -- what a subclass describes ------------------------------------------
     def cache_options(self) -> Dict[str, Any]:
@@ -241,9 +244,8 @@ class CachedInMemoryDataset(InMemoryDataset):
                 "would have to be rebuilt.")
             raise PermissionError(
                 f"Cannot write the processed cache of {type(self).__name__} into "
-                f"'{self.processed_dir}' ({why}).{stale} Fix: pass a root= you can write to "
-                f"(with the raw files copied or linked into <root>/raw), or ask the owner of "
-                f"'{self.root}' to build it once with these options.") from None
+                f"'{self.processed_dir}' ({why}).{stale} Fix: {self.cache_elsewhere}, or ask "
+                f"the owner of '{self.root}' to build it once with these options.") from None
 
     def save(self, data_list: Sequence[Data], path: str) -> None:
         r"""Collates :obj:`data_list` and writes it atomically with the cache

@@ -9,7 +9,7 @@ that predicts on new frames should call it with the options stored in the
 model's checkpoint, so that inputs are prepared exactly as in training.
 """
 import hashlib
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -18,6 +18,7 @@ from torch_geometric.data import Data, Dataset
 from torch_geometric.transforms import FaceToEdge
 
 from ..data import SetData
+from .mesh_files import point_frames
 
 TARGETS = ("first", "middle")
 MODALITIES = ("mesh", "points")
@@ -70,14 +71,28 @@ def _check_features(features: Optional[Sequence[str]]) -> Optional[Tuple[str, ..
     return features
 
 
-def normalize_frames(pos: Tensor, normalize: Optional[str] = "frame",
-                     scale: bool = False) -> Tensor:
+def normalize_frames(pos: Union[Tensor, Sequence[Tensor]], normalize: Optional[str] = "frame",
+                     scale: bool = False) -> Union[Tensor, List[Tensor]]:
     r"""Frames [n, V, 3] as float32, centred per frame (``"frame"``), on the
     centroid of all frames (``"set"``) or left as they are (:obj:`None`);
     with :obj:`scale`, also divided by the largest vertex norm (of each frame,
-    or of the set for ``"set"``)."""
+    or of the set for ``"set"``). A list of frames of different sizes
+    [V_k, 3] (point clouds) gives a list, normalised the same way."""
     if normalize not in NORMALIZE:
         raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}.")
+    if not isinstance(pos, Tensor):
+        frames = [f.float() for f in pos]
+        if normalize == "frame":
+            frames = [f - f.mean(dim=0) for f in frames]
+        elif normalize == "set":
+            centre = torch.cat(frames).mean(dim=0)
+            frames = [f - centre for f in frames]
+        if scale:
+            norms = [f.norm(dim=-1).max().clamp_min(1e-12) for f in frames]
+            if normalize == "set":
+                norms = [torch.stack(norms).max()] * len(frames)
+            frames = [f / r for f, r in zip(frames, norms)]
+        return frames
     frames = pos.float()
     if normalize == "frame":
         frames = frames - frames.mean(dim=1, keepdim=True)
@@ -92,10 +107,11 @@ def normalize_frames(pos: Tensor, normalize: Optional[str] = "frame",
     return frames
 
 
-def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
+def frames_to_set(pos: Union[Tensor, Sequence[Tensor]], edge_index: Optional[Tensor] = None, *,
                   normalize: Optional[str] = "frame", scale: bool = False,
                   features: Optional[Sequence[str]] = FEATURES,
-                  transform: Optional[Callable] = None, **attrs: Any) -> SetData:
+                  transform: Optional[Callable] = None, corresponded: bool = True,
+                  **attrs: Any) -> SetData:
     r"""Turns :obj:`n` frames of one sequence into the
     :class:`~pyg_dss.data.SetData` a model sees, exactly as
     :class:`FrameSets` does:
@@ -104,7 +120,11 @@ def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
     2. every frame becomes an element with ``pos`` [V, 3] (and ``x``, a copy
        of it), sharing :obj:`edge_index` (mesh edges, e.g. from
        :func:`face_to_edge_index`; :obj:`None` for point clouds); the set is
-       corresponded (one vertex domain);
+       corresponded (one vertex domain), or, with
+       :obj:`corresponded=False`, uncorresponded (point clouds whose point
+       *i* is not the same surface point in every frame, e.g. scans: the
+       set shares information through a one-vertex domain, coverage
+       ``"pooled"``);
     3. :obj:`attrs` are attached: a list or tuple of n values per element
        (e.g. ``time=[...]``), anything else to the set (e.g.
        ``y=torch.tensor([2])``);
@@ -117,22 +137,25 @@ def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
        this when the transform computes ``x`` itself).
 
     Args:
-        pos: frames [n, V, 3] (any floating dtype; stored as float32).
+        pos: frames [n, V, 3], or a list of n frames [V_k, 3] (any floating
+            dtype; stored as float32); frames of different sizes need
+            :obj:`corresponded=False`.
         edge_index: edges [2, E] of the shared mesh, or :obj:`None`.
         normalize, scale: see :func:`normalize_frames`.
         features: node attributes that make ``x`` (default ``("pos",)``).
         transform: applied to the whole set before the features are formed.
+        corresponded: whether vertex *i* is the same point in every frame
+            (default: :obj:`True`; the ``corresponded`` entry of
+            :attr:`FrameSets.input_options`).
     """
-    if pos.dim() != 3 or pos.size(-1) != 3:
-        raise ValueError(f"pos must be frames [n, V, 3], got shape {list(pos.shape)}.")
-    if not pos.is_floating_point():
-        raise ValueError(f"pos has dtype {pos.dtype}; coordinates must be floating point.")
-    bad = non_finite_frames(pos)
-    if bad:
-        raise ValueError(f"pos has NaN or inf in frame(s) {bad[:20]} (0-based, of {pos.size(0)}).")
+    frames = _checked_frames(pos, corresponded)
+    if not corresponded and edge_index is not None:
+        raise ValueError("Uncorresponded frames (corresponded=False) have no shared mesh: "
+                         "pass edge_index=None (point clouds; a k-NN graph comes from a "
+                         "transform such as pyg_dss.transforms.KNNSetGraph).")
     features = _check_features(features)
-    frames = normalize_frames(pos, normalize, scale)
-    n = frames.size(0)
+    frames = normalize_frames(frames, normalize, scale)
+    n = len(frames)
     per_element = {k: v for k, v in attrs.items() if isinstance(v, (list, tuple))}
     for k, v in per_element.items():
         if len(v) != n:
@@ -143,13 +166,47 @@ def frames_to_set(pos: Tensor, edge_index: Optional[Tensor] = None, *,
         if edge_index is not None:
             el.edge_index = edge_index
         elements.append(el)
-    data = SetData.from_elements(elements, corresponded=True)
+    data = SetData.from_elements(elements, corresponded=corresponded)
     for k, v in attrs.items():
         if k not in per_element:
             data[k] = v
     if transform is not None:
         data = transform(data)
     return form_features(data, features)
+
+
+def _checked_frames(pos: Union[Tensor, Sequence[Tensor]],
+                    corresponded: bool) -> Union[Tensor, List[Tensor]]:
+    r"""The frames of :func:`frames_to_set` checked: a [n, V, 3] tensor for a
+    corresponded set, a list of [V_k, 3] tensors otherwise."""
+    if isinstance(pos, Tensor):
+        if pos.dim() != 3 or pos.size(-1) != 3:
+            raise ValueError(f"pos must be frames [n, V, 3], got shape {list(pos.shape)}.")
+        frames: Sequence[Tensor] = pos
+    else:
+        frames = list(pos)
+        if not frames:
+            raise ValueError("pos holds no frames.")
+        for k, f in enumerate(frames):
+            if not isinstance(f, Tensor) or f.dim() != 2 or f.size(-1) != 3 or f.size(0) == 0:
+                raise ValueError(f"Frame {k} must be a tensor [V, 3] with V > 0, got "
+                                 f"{list(f.shape) if isinstance(f, Tensor) else type(f)}.")
+    if not all(f.is_floating_point() for f in frames):
+        raise ValueError("pos has an integer dtype; coordinates must be floating point.")
+    bad = (non_finite_frames(pos) if isinstance(pos, Tensor) else
+           [k for k, f in enumerate(frames) if not bool(torch.isfinite(f).all())])
+    if bad:
+        raise ValueError(f"pos has NaN or inf in frame(s) {bad[:20]} (0-based, of {len(frames)}).")
+    if isinstance(pos, Tensor):
+        return pos if corresponded else list(pos)
+    if corresponded:
+        sizes = [int(f.size(0)) for f in frames]
+        if len(set(sizes)) > 1:
+            raise ValueError(f"The frames have different sizes {sizes}, so vertex i cannot be "
+                             "the same point in all of them: pass corresponded=False (point "
+                             "clouds without correspondence).")
+        return torch.stack(frames)
+    return frames
 
 
 def form_features(data: Data, features: Optional[Sequence[str]] = FEATURES) -> Data:
@@ -212,7 +269,12 @@ class FrameSets(Dataset):
             ``pos`` [T, V, 3] (floating point, finite) and ``face`` [3, F]
             (e.g. a :class:`~pyg_dss.datasets.DynamicFAUST` or
             :class:`~pyg_dss.datasets.SyntheticBodies`); ``subject`` and
-            ``sequence`` names are kept if present.
+            ``sequence`` names are kept if present. With
+            ``modality="points"`` they may instead be sequences of point
+            clouds of their own sizes (``pos`` [N, 3] and ``frame_ptr``
+            [T + 1], e.g. :class:`~pyg_dss.datasets.MeshFolder` with
+            ``kind="points"``): the sets are then uncorresponded
+            (``corresponded=False`` in :attr:`input_options`).
         num_frames (int): frames per set n (default: :obj:`7`).
         target (str): ``"first"`` or ``"middle"`` (default: ``"first"``).
         modality (str): ``"mesh"`` (mesh edges from the faces, computed once
@@ -278,7 +340,10 @@ class FrameSets(Dataset):
         self.features = _check_features(features)
         self.epoch: Optional[int] = None
 
-        self.pos: List[Tensor] = []
+        # [T, V, 3] per corresponded sequence; a list of T frames [V_t, 3]
+        # per point sequence (frames of different sizes).
+        self.pos: List[Union[Tensor, List[Tensor]]] = []
+        self.corresponded = True
         self.edge_index: List[Optional[Tensor]] = []
         self.names: List[Tuple[str, str]] = []
         edge_cache: Dict[Tuple, Tensor] = {}
@@ -292,9 +357,20 @@ class FrameSets(Dataset):
             if pre_transform is not None:
                 seq = pre_transform(seq)
             name = (str(getattr(seq, "subject", "")), str(getattr(seq, "sequence", i)))
-            pos = _checked_sequence(seq.pos, i, name)
-            if pos.size(0) < need:
-                too_short.append((name, pos.size(0)))
+            points = "frame_ptr" in seq
+            if points and modality != "points":
+                raise ValueError(f"Sequence {i} ({name[1]}) is a sequence of point clouds "
+                                 "(frame_ptr: frames of their own sizes, no shared mesh); use "
+                                 "modality='points'.")
+            if self.pos and points == self.corresponded:
+                raise ValueError(f"Sequence {i} ({name[1]}) is "
+                                 f"{'a point' if points else 'a corresponded'} sequence, the "
+                                 f"ones before it are not: one FrameSets holds one kind.")
+            self.corresponded = not points
+            pos = _checked_point_sequence(seq, i, name) if points else _checked_sequence(
+                seq.pos, i, name)
+            if len(pos) < need:
+                too_short.append((name, len(pos)))
                 continue
             edges = None
             if modality == "mesh":
@@ -309,15 +385,15 @@ class FrameSets(Dataset):
             self.pos.append(pos)
             self.edge_index.append(edges)
             self.names.append(name)
-            span = pos.size(0) if window is None else min(window, pos.size(0))
-            weights.append(pos.size(0) - span + 1)
+            span = len(pos) if window is None else min(window, len(pos))
+            weights.append(len(pos) - span + 1)
         if not self.pos:
             raise NoSequenceError(_no_sequence_message(too_short, num_frames, min_gap,
                                                        window))
         w = np.asarray(weights, dtype=np.float64)
         self._p = w / w.sum()
         if num_sets is None:
-            num_sets = max(1, sum(p.size(0) for p in self.pos) // num_frames)
+            num_sets = max(1, sum(len(p) for p in self.pos) // num_frames)
         self.num_sets = num_sets
         self.draws: Optional[List[Tuple[int, np.ndarray, np.ndarray]]] = None
         if not resample:
@@ -327,9 +403,11 @@ class FrameSets(Dataset):
     def input_options(self) -> Dict[str, Any]:
         r"""The options that prepare a model's inputs (for
         :func:`frames_to_set`, plus the modality): store them with a trained
-        model so that prediction prepares frames exactly as training did."""
+        model so that prediction prepares frames exactly as training did
+        (``corresponded`` is :obj:`False` for sequences of point clouds)."""
         return {"modality": self.modality, "normalize": self.normalize, "scale": self.scale,
-                "features": None if self.features is None else list(self.features)}
+                "features": None if self.features is None else list(self.features),
+                "corresponded": self.corresponded}
 
     # -- sampling ---------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:
@@ -345,7 +423,7 @@ class FrameSets(Dataset):
 
     def _draw(self, rng: np.random.Generator) -> Tuple[int, np.ndarray, np.ndarray]:
         s = int(rng.choice(len(self.pos), p=self._p))
-        times = sample_frame_times(rng, self.pos[s].size(0), self.num_frames,
+        times = sample_frame_times(rng, len(self.pos[s]), self.num_frames,
                                    self.min_gap, self.window)
         order = rng.permutation(self.num_frames)  # element k shows times[order[k]]
         return s, times, order
@@ -374,10 +452,12 @@ class FrameSets(Dataset):
         must be sorted."""
         shown = times[order]
         want = 0 if self.target == "first" else self.num_frames // 2
+        frames = (self.pos[s][torch.as_tensor(shown, dtype=torch.long)] if self.corresponded
+                  else [self.pos[s][int(t)] for t in shown])
         return frames_to_set(
-            self.pos[s][torch.as_tensor(shown, dtype=torch.long)], self.edge_index[s],
-            normalize=self.normalize, scale=self.scale, features=self.features,
-            transform=self.transform, time=[int(t) for t in shown],
+            frames, self.edge_index[s], normalize=self.normalize, scale=self.scale,
+            features=self.features, transform=self.transform,
+            corresponded=self.corresponded, time=[int(t) for t in shown],
             rank=[int(r) for r in order], y=torch.tensor([int(np.flatnonzero(order == want)[0])]),
             seq=torch.tensor([s]))
 
@@ -408,6 +488,28 @@ def _checked_sequence(pos: Tensor, i: int, name: Tuple[str, str]) -> Tensor:
                          f"(0-based, {len(bad)} of {pos.size(0)}); drop or fix them first "
                          "(pre_filter= can skip the sequence).")
     return pos
+
+
+def _checked_point_sequence(seq: Data, i: int, name: Tuple[str, str]) -> List[Tensor]:
+    r"""The frames of a point sequence (``pos`` [N, 3], ``frame_ptr``
+    [T + 1], as :func:`~pyg_dss.datasets.read_point_sequence` makes them)."""
+    label = f"Sequence {i} ({'/'.join(n for n in name if n)})"
+    pos, ptr = seq.pos, seq.frame_ptr
+    if pos.dim() != 2 or pos.size(-1) != 3 or not pos.is_floating_point():
+        raise ValueError(f"{label}: a point sequence needs floating-point pos [N, 3], got "
+                         f"{list(pos.shape)} {pos.dtype}.")
+    if (ptr.dim() != 1 or ptr.numel() < 2 or int(ptr[0]) != 0 or int(ptr[-1]) != pos.size(0)
+            or bool((ptr[1:] <= ptr[:-1]).any())):
+        raise ValueError(f"{label}: frame_ptr must rise strictly from 0 to {pos.size(0)} "
+                         f"(frame t is pos[frame_ptr[t]:frame_ptr[t + 1]]), got "
+                         f"{ptr.tolist()[:12]}.")
+    frames = point_frames(seq)
+    bad = [t for t, f in enumerate(frames) if not bool(torch.isfinite(f).all())]
+    if bad:
+        raise ValueError(f"{label} has NaN or inf coordinates in frame(s) {bad[:20]} "
+                         f"(0-based, {len(bad)} of {len(frames)}); drop or fix them first "
+                         "(pre_filter= can skip the sequence).")
+    return frames
 
 
 def _no_sequence_message(too_short: List[Tuple[Tuple[str, str], int]], num_frames: int,

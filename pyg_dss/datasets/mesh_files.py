@@ -64,7 +64,7 @@ __all__ = [
     "MESH_EXTENSIONS", "POINT_EXTENSIONS", "ORDERS", "KINDS", "BACKENDS", "MeshFileError",
     "natural_key", "frame_time", "list_sequences", "list_frames", "read_mesh",
     "read_points", "read_mesh_sequence", "read_point_sequence", "read_sequences",
-    "point_frames", "raw_file_identity",
+    "point_frames", "sequence_identity", "raw_file_identity",
 ]
 
 MESH_EXTENSIONS: Tuple[str, ...] = (".obj", ".ply", ".off")
@@ -458,16 +458,24 @@ def read_sequences(root: str, kind: str = "mesh", order: str = "natural",
     return [read_point_sequence(f, order, **point_options) for f in list_sequences(root)]
 
 
+def sequence_identity(folder: str, kind: str = "mesh", order: str = "natural") -> str:
+    r"""A hex digest of the frame files of one sequence folder, in order:
+    each file's name, size and modification time (ns); the files themselves
+    are not read."""
+    digest = hashlib.sha256()
+    for path in list_frames(folder, kind, order):
+        st = os.stat(path)
+        digest.update(f"{os.path.basename(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
 def raw_file_identity(root: str, kind: str = "mesh", order: str = "natural") -> str:
     r"""A hex digest of every frame file :func:`read_sequences` would read
-    from :obj:`root`, in order: its path relative to :obj:`root`, size and
-    modification time (ns). A processed cache keyed by it (with the reading
+    from :obj:`root`, in order (:func:`sequence_identity` of every sequence
+    folder, with its name). A processed cache keyed by it (with the reading
     options) goes stale whenever a frame is added, removed, renamed or
     rewritten; the files themselves are not read."""
     digest = hashlib.sha256()
     for folder in list_sequences(root):
-        for path in list_frames(folder, kind, order):
-            st = os.stat(path)
-            rel = os.path.relpath(path, root).replace(os.sep, "/")
-            digest.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        digest.update(f"{_name(folder)}\0{sequence_identity(folder, kind, order)}\n".encode())
     return digest.hexdigest()
