@@ -34,13 +34,15 @@ from torch import Tensor
 from torch.nn import Module
 
 from pyg_dss.checkpoint import load_model
-from pyg_dss.datasets.frame_sets import MODALITIES, NORMALIZE, TARGETS, frames_to_set
+from pyg_dss.datasets.frame_sets import (MODALITIES, NORMALIZE, TARGETS, face_to_edge_index,
+                                         frames_to_set)
 from pyg_dss.datasets.mesh_files import (MESH_EXTENSIONS, POINT_EXTENSIONS, MeshFileError,
                                          read_mesh, read_points)
 from pyg_dss.io import atomic_write
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.metrics import kendall_tau, set_accuracy, target_order
 from pyg_dss.nn.heads import set_argmax
+from pyg_dss.transforms import KNNSetGraph
 
 __all__ = ["PredictionError", "Frames", "Prediction", "read_frames", "input_options",
            "prepare_set", "load_predictor", "predict_first_frame", "plot_prediction"]
@@ -236,9 +238,6 @@ def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None)
     training options (mesh edges for ``modality="mesh"``, none for points;
     the k-NN graph of :class:`~pyg_dss.transforms.KNNSetGraph` when
     :obj:`knn` is given)."""
-    from pyg_dss.datasets.frame_sets import face_to_edge_index
-    from pyg_dss.transforms import KNNSetGraph
-
     if data["modality"] == "mesh":
         if frames.faces is None:
             raise PredictionError(_points_for_mesh_model(frames.files[0]))
@@ -265,7 +264,11 @@ def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None)
 def _device(device: Union[str, torch.device, None]) -> torch.device:
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except RuntimeError:
+        raise PredictionError(f"Unknown device {device!r}; use 'auto', 'cpu', 'cuda' or "
+                              f"'cuda:N'.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise PredictionError("device 'cuda' was asked for, but torch sees no CUDA device "
                               "(use 'auto' or 'cpu').")

@@ -220,6 +220,8 @@ def test_refusals_name_the_problem(tmp_path, capsys):
     else:
         refused(PredictionError, "no CUDA device", device="cuda")
 
+    refused(PredictionError, "Unknown device 'gpu'", device="gpu")
+
     # The command reports a refusal as one line and exit status 2.
     assert main(["predict", str(tmp_path / "nodata.pt"), a, b]) == 2
     err = capsys.readouterr().err
