@@ -243,6 +243,10 @@ def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None)
             raise PredictionError(_points_for_mesh_model(frames.files[0]))
         pos = frames.pos
         edge_index = face_to_edge_index(frames.faces.t().contiguous(), pos.size(1))
+    elif not data.get("corresponded", True):
+        # Scans without correspondence (FolderFrameSets(kind="points")): frames
+        # may differ in size, the set shares through a one-vertex domain.
+        pos, edge_index = list(frames.pos), None
     else:
         sizes = [len(p) for p in frames.pos]
         if len(set(sizes)) > 1:
@@ -255,6 +259,7 @@ def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None)
         pos, edge_index = torch.stack(list(frames.pos)), None
     return frames_to_set(pos, edge_index, normalize=data["normalize"], scale=data["scale"],
                          features=data["features"],
+                         corresponded=bool(data.get("corresponded", True)),
                          transform=None if knn is None else KNNSetGraph(knn))
 
 

@@ -18,7 +18,7 @@ import trimesh
 from torch_geometric.data import Data
 
 from pyg_dss.checkpoint import load_model, save_model
-from pyg_dss.datasets import FrameSets, MeshFileError, SyntheticBodies
+from pyg_dss.datasets import FrameSets, MeshFileError, SyntheticBodies, frames_to_set
 from pyg_dss.io import TEMP_PREFIX, UnreadableFileError
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.nn import DSSNet
@@ -244,3 +244,26 @@ def test_read_frames_keeps_the_given_order(tmp_path):
 def test_console_script_is_declared():
     (script,) = entry_points(group="console_scripts", name="pyg-dss")
     assert script.value == "pyg_dss.__main__:main" and script.load() is main
+
+
+def test_uncorresponded_point_model_takes_scans_of_different_sizes(tmp_path):
+    """A model trained on scans without correspondence (FolderFrameSets with
+    kind="points": data["corresponded"] is False) takes frames of different
+    sizes, pooled as in training; the probabilities are the model's own."""
+    g = torch.Generator().manual_seed(0)
+    scans = [torch.randn(30 + 5 * t, 3, generator=g) * (1 + 0.2 * t) for t in range(3)]
+    torch.manual_seed(2)
+    model = DSSNet(3, "pointnet", "dss-sum", hidden=(8, 8), head_hidden=(8,)).eval()
+    data = dict(modality="points", normalize="frame", scale=False, features=["pos"],
+                target="first", set_size=3, corresponded=False)
+    save_model(tmp_path / "scans.pt", model, data=data)
+    files = [str(tmp_path / f"scan{t}.xyz") for t in range(3)]
+    for scan, f in zip(scans, files):
+        np.savetxt(f, scan.numpy().astype(np.float64), fmt="%.9g")
+    result = predict_first_frame(str(tmp_path / "scans.pt"), files)
+    s = frames_to_set([torch.from_numpy(np.loadtxt(f)).float() for f in files],
+                      corresponded=False)
+    assert s.coverage == "pooled"
+    with torch.no_grad():
+        expected = model(next(iter(SetDataLoader([s], batch_size=1)))).view(-1).softmax(0)
+    torch.testing.assert_close(result.probabilities, expected)
