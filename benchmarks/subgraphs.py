@@ -47,8 +47,8 @@ import torch
 from torch import Tensor
 
 # The benchmarks folder is on the path when this runs as a script: share the
-# layer benchmark's CUDA sync and /proc reader.
-from layers import _status_kb, _sync  # noqa: E402
+# measuring helpers (CUDA sync, /proc reader).
+from measure import status_kb, sync  # noqa: E402
 
 # (label, variant, policy, keep_all_nodes) per workload; "gnn" is the plain baseline.
 MODELS = {
@@ -159,10 +159,10 @@ def time_workload(workload: str, args) -> Dict[str, List[float]]:
     for _ in range(args.warmup + args.repeats):
         seconds = {}
         for label, epoch in epochs.items():
-            _sync(args.device)
+            sync(args.device)
             t0 = time.perf_counter()
             epoch()
-            _sync(args.device)
+            sync(args.device)
             seconds[label] = time.perf_counter() - t0
         rounds.append(seconds)
     return {label: [r[label] for r in rounds[args.warmup:]] for label in epochs}
@@ -188,9 +188,9 @@ def memory_child(workload: str, label: str, args) -> Dict[str, float]:
     else:
         with open("/proc/self/clear_refs", "w") as f:
             f.write("5")  # reset VmHWM to the current RSS
-        before = _status_kb("VmRSS")
+        before = status_kb("VmRSS")
         epoch.step(largest)
-        peak = (_status_kb("VmHWM") - before) / 1024
+        peak = (status_kb("VmHWM") - before) / 1024
     saved: Dict[Tuple[int, str], int] = {}
 
     def pack(t: Tensor) -> Tensor:
