@@ -37,7 +37,7 @@ from pyg_dss.checkpoint import load_model
 from pyg_dss.datasets.frame_sets import (MODALITIES, NORMALIZE, TARGETS, face_to_edge_index,
                                          frames_to_set)
 from pyg_dss.datasets.mesh_files import (MESH_EXTENSIONS, POINT_EXTENSIONS, MeshFileError,
-                                         read_mesh, read_points)
+                                         read_mesh, read_points, topology_difference)
 from pyg_dss.io import atomic_write
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.metrics import kendall_tau, set_accuracy, target_order
@@ -172,16 +172,12 @@ def read_frames(paths: Sequence[str], modality: str = "mesh",
             raise
         if faces is None:
             faces = f
-        elif len(v) != len(vertices[0]):
-            raise PredictionError(f"'{path}' has {len(v)} vertices, but '{paths[0]}' has "
-                                  f"{len(vertices[0])}: the frames of a set for a mesh model "
-                                  f"must be frames of one registered mesh (same vertices "
-                                  f"and triangles).")
-        elif f.shape != faces.shape or not np.array_equal(f, faces):
-            raise PredictionError(f"'{path}' has the same {len(v)} vertices as '{paths[0]}' "
-                                  f"but different triangles: the frames of a set for a mesh "
-                                  f"model must share one topology (export them from one "
-                                  f"registered mesh).")
+        else:
+            why = topology_difference(v, f, vertices[0], faces, paths[0])
+            if why:
+                raise PredictionError(f"'{path}' {why}: the frames of a set for a mesh model "
+                                      f"must be frames of one registered mesh (same vertices "
+                                      f"and triangles).")
         vertices.append(v)
     return Frames(torch.from_numpy(np.stack(vertices)), torch.from_numpy(faces), paths)
 

@@ -64,7 +64,7 @@ __all__ = [
     "MESH_EXTENSIONS", "POINT_EXTENSIONS", "ORDERS", "KINDS", "BACKENDS", "MeshFileError",
     "natural_key", "frame_time", "list_sequences", "list_frames", "read_mesh",
     "read_points", "read_mesh_sequence", "read_point_sequence", "read_sequences",
-    "point_frames", "sequence_identity", "raw_file_identity",
+    "point_frames", "sequence_identity", "raw_file_identity", "topology_difference",
 ]
 
 MESH_EXTENSIONS: Tuple[str, ...] = (".obj", ".ply", ".off")
@@ -380,6 +380,24 @@ def _name(folder: str) -> str:
     return os.path.basename(os.path.normpath(folder))
 
 
+def topology_difference(pos: np.ndarray, face: np.ndarray, first_pos: np.ndarray,
+                        first_face: np.ndarray, first_path: str) -> Optional[str]:
+    r"""How a mesh frame (``pos`` [V, 3], ``face`` [F, 3]) differs in topology
+    from the first frame of its set or sequence, read from ``first_path``
+    (vertex count, triangle count, or the first triangle that differs), as a
+    phrase to follow the frame's file name; :obj:`None` if it does not."""
+    if len(pos) != len(first_pos):
+        return f"has {len(pos)} vertices, but '{first_path}' has {len(first_pos)}"
+    if face.shape != first_face.shape:
+        return f"has {len(face)} triangles, but '{first_path}' has {len(first_face)}"
+    if not np.array_equal(face, first_face):
+        k = int(np.flatnonzero((face != first_face).any(axis=1))[0])
+        return (f"has the same {len(pos)} vertices but different faces (first of the different "
+                f"triangles: triangle {k} is {face[k].tolist()} here, "
+                f"{first_face[k].tolist()} in '{first_path}')")
+    return None
+
+
 def read_mesh_sequence(folder: str, order: str = "natural") -> Data:
     r"""A corresponded mesh sequence: ``Data(pos [T, V, 3] float32,
     face [3, F] long, sequence=<folder name>, frame_files=[names])``.
@@ -391,16 +409,7 @@ def read_mesh_sequence(folder: str, order: str = "natural") -> Data:
     pos = [first_pos]
     for path in files[1:]:
         p, f = read_mesh(path)
-        why = None
-        if len(p) != len(first_pos):
-            why = f"has {len(p)} vertices, the first frame '{files[0]}' has {len(first_pos)}"
-        elif f.shape != first_face.shape:
-            why = f"has {len(f)} triangles, the first frame '{files[0]}' has {len(first_face)}"
-        elif not np.array_equal(f, first_face):
-            k = int(np.flatnonzero((f != first_face).any(axis=1))[0])
-            why = (f"has the same {len(p)} vertices but different faces (first difference: "
-                   f"triangle {k} is {f[k].tolist()} here, {first_face[k].tolist()} in "
-                   f"'{files[0]}')")
+        why = topology_difference(p, f, first_pos, first_face, files[0])
         if why:
             raise MeshFileError(f"'{path}' {why}. The frames of a mesh sequence must share one "
                                 f"topology (registered meshes); read uncorresponded scans as "
