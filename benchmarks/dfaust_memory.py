@@ -81,7 +81,7 @@ def step(name: str, root: str) -> None:
         info = dict(sequences=len(ds), frames=int(sum(d.pos.size(0) for d in ds)))
     elif name == "train":
         from torch_geometric.loader import DataLoader
-        from pyg_dss.datasets import DFAUSTFrameSets
+        from pyg_dss.frames import DFAUSTFrameSets
         ds = DFAUSTFrameSets(root, "train")
         n = 0
         for k, b in enumerate(DataLoader(ds, batch_size=8, shuffle=True)):

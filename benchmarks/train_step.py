@@ -359,7 +359,7 @@ def write_dfaust(raw: str, major: int, minor: int, frames: int) -> None:
     torus (its faces as ``faces``)."""
     import h5py
 
-    from pyg_dss.datasets.splits import DFAUST_SPLITS
+    from pyg_dss.frames.splits import DFAUST_SPLITS
     verts, faces, _ = torus(major, minor)
     rng = np.random.default_rng(0)
     subjects = sorted({s for split in DFAUST_SPLITS["subject"].values() for s in split})
@@ -393,7 +393,7 @@ def loader_rate(dataset, workers: int, batches: int, batch_size: int) -> float:
 
 
 def measure_loader(args: argparse.Namespace) -> Dict[str, Dict[int, float]]:
-    from pyg_dss.datasets import DFAUSTFrameSets, SyntheticFrameSets
+    from pyg_dss.frames import DFAUSTFrameSets, SyntheticFrameSets
     out: Dict[str, Dict[int, float]] = {}
     modality = "mesh" if args.base == "gcn" else "points"
     root = tempfile.mkdtemp(prefix="train_step_loader_")

@@ -32,7 +32,7 @@ bars; otherwise (a batch job) one plain line per epoch.
 
 The pieces a user of the library needs are in :func:`make_datasets`,
 :func:`make_model`, :func:`train_one_epoch` and :func:`evaluate`; the rest is
-command line and bookkeeping (the pictures come from :mod:`pyg_dss.plot`).
+command line and bookkeeping (the pictures come from :mod:`pyg_dss.plot` and :mod:`pyg_dss.frames`).
 :func:`run` takes a config dict and returns the metrics, so other scripts
 (``compare_variants.py``) reuse it.
 """
@@ -55,14 +55,15 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, model_from_checkpoint, save_model
-from pyg_dss.datasets import (BODIES, DFAUSTFrameSets, EmptySelectionError, FolderFrameSets,
-                              MeshFileError, NoSequenceError, SyntheticFrameSets)
+from pyg_dss.datasets import BODIES, EmptySelectionError, MeshFileError
+from pyg_dss.frames import (DFAUSTFrameSets, FolderFrameSets, NoSequenceError, SyntheticFrameSets,
+                            plot_predictions, target_order, worst_sets)
 from pyg_dss.io import (UnreadableFileError, atomic_write_json, remove_stale_temp_files,
                         safe_torch_load)
 from pyg_dss.loader import SetDataLoader  # batches carry their layout: the fast path
-from pyg_dss.metrics import kendall_tau, target_order
+from pyg_dss.metrics import kendall_tau
 from pyg_dss.nn import BASES, VARIANTS, DSSNet, set_argmax, set_nll_loss
-from pyg_dss.plot import plot_learning_curve, plot_predictions, worst_sets
+from pyg_dss.plot import plot_learning_curve
 from pyg_dss.transforms import KNNSetGraph
 from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
                           kept_options_message, restore_rng_state)
@@ -318,7 +319,7 @@ def write_plots(cfg: Dict[str, Any], model, test_set, history: List[dict], chanc
     r"""``learning_curve.png``, ``test_example.png`` (test set 0) and, with
     ``plot_worst`` > 0, ``test_worst.png`` (the test sets whose true frame got
     the lowest probability, worst first), each written atomically by
-    :mod:`pyg_dss.plot`; returns what the pictures show."""
+    :mod:`pyg_dss.frames`; returns what the pictures show."""
     out = cfg["out"]
     title = (f"{cfg['model']} / {cfg['modality']} on {cfg['dataset']} "
              f"(n={cfg['set_size']}, seed {cfg['seed']})")

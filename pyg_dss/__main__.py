@@ -4,7 +4,7 @@ r"""The ``pyg-dss`` command (also ``python -m pyg_dss``)::
 
 ``predict``: which of the frames came first (or is the middle one, per the
 checkpoint), with a model trained by ``examples/faust_first_frame.py``
-(its ``best_model.pt``); see :mod:`pyg_dss.predict`.
+(its ``best_model.pt``); see :mod:`pyg_dss.frames.predict`.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ USER_ERRORS = (ValueError, OSError, UnreadableFileError, ImportError)
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from pyg_dss.predict import load_predictor, plot_prediction, predict_first_frame, read_frames
+    from pyg_dss.frames import load_predictor, plot_prediction, predict_first_frame, read_frames
 
     model, data, _ = load_predictor(args.checkpoint)
     frames = read_frames(args.frames, data["modality"])

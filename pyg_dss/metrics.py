@@ -11,7 +11,7 @@ from torch_geometric.utils import to_dense_batch
 
 from pyg_dss.nn.heads import set_argmax
 
-__all__ = ["set_accuracy", "kendall_tau", "target_order"]
+__all__ = ["set_accuracy", "kendall_tau"]
 
 
 def set_accuracy(scores: Tensor, sets: Any, target: Optional[Tensor] = None) -> Tensor:
@@ -48,18 +48,3 @@ def kendall_tau(scores: Tensor, truth: Tensor, element_set: Tensor) -> Tensor:
     untied_s = ((ds != 0) & pair).sum((1, 2)).float()
     untied_t = ((dt != 0) & pair).sum((1, 2)).float()
     return num / (untied_s * untied_t).sqrt().clamp_min(1e-12)
-
-
-def target_order(sets: Any, target: str = "first") -> Tensor:
-    r"""Per element, how strongly it *should* be chosen, from its true
-    temporal ``rank`` (0 = earliest): for ``"first"`` the negated rank
-    (earliest highest), for ``"middle"`` the negated distance in rank to the
-    middle element of its set.  Pass it as ``truth`` to :func:`kendall_tau`."""
-    if target not in ("first", "middle"):
-        raise ValueError(f"target must be 'first' or 'middle', got {target!r}.")
-    rank = sets.rank.float()
-    if target == "first":
-        return -rank
-    counts = torch.bincount(sets.element_set)
-    middle = torch.div(counts, 2, rounding_mode="floor").float()
-    return -(rank - middle[sets.element_set]).abs()

@@ -15,8 +15,8 @@ import torch_geometric.transforms as T
 from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 
-from pyg_dss.datasets import (DFAUSTFrameSets, DynamicFAUST, FrameSets, SyntheticBodies,
-                              fingerprint)
+from pyg_dss.datasets import DynamicFAUST, SyntheticBodies, fingerprint
+from pyg_dss.frames import DFAUSTFrameSets, FrameSets
 from pyg_dss.datasets.fingerprint import UndescribableError
 from pyg_dss.io import TEMP_PREFIX, UnreadableFileError
 from test_datasets import OCTA_F, SEQS, _sequences, frames_of, write_dfaust

@@ -11,9 +11,9 @@ from torch_geometric.data import Data
 from torch_geometric.loader import DataLoader
 
 from pyg_dss.data import SetData
-from pyg_dss.datasets import (DFAUST_SPLITS, MOTIONS, DFAUSTFrameSets, DynamicFAUST,
-                              FrameSets, SyntheticBodies, SyntheticFrameSets,
-                              face_to_edge_index, make_sequence, sample_frame_times)
+from pyg_dss.datasets import DynamicFAUST, MOTIONS, SyntheticBodies, make_sequence
+from pyg_dss.frames import (DFAUSTFrameSets, DFAUST_SPLITS, FrameSets, SyntheticFrameSets,
+                            face_to_edge_index, sample_frame_times)
 
 # A small closed mesh: the octahedron (6 vertices, 8 faces, 12 edges).
 OCTA_V = np.array([[1, 0, 0], [-1, 0, 0], [0, 1, 0], [0, -1, 0], [0, 0, 1], [0, 0, -1]],
@@ -377,7 +377,7 @@ def test_features_are_formed_after_the_transform():
 
 
 def test_frames_to_set_prepares_exactly_like_frame_sets():
-    from pyg_dss.datasets import frames_to_set
+    from pyg_dss.frames import frames_to_set
 
     ds = FrameSets(_sequences(), num_frames=4, num_sets=3, resample=False, normalize="set",
                    scale=True)

@@ -323,7 +323,7 @@ def test_non_finite_training_input_stops_the_run(tmp_path, data_root, monkeypatc
 
 # ------------------------------------------------------- a user's own folder
 def test_example_on_a_folder_of_meshes_with_worst_sets(tmp_path):
-    from pyg_dss.plot import target_probabilities
+    from pyg_dss.frames import target_probabilities
     from test_folder_dataset import write_folder
 
     write_folder(tmp_path / "data", ".obj", num_frames=8)

@@ -9,9 +9,8 @@ import pytest
 import torch
 import trimesh
 
-from pyg_dss.datasets import (EmptySelectionError, FolderFrameSets, FrameSets, MeshFileError,
-                              MeshFolder, folder_split, frames_to_set, point_frames,
-                              subject_of)
+from pyg_dss.datasets import EmptySelectionError, MeshFileError, MeshFolder, point_frames
+from pyg_dss.frames import FolderFrameSets, FrameSets, folder_split, frames_to_set, subject_of
 from pyg_dss.datasets import mesh_files as mf
 from pyg_dss.io import UnreadableFileError
 from test_io import Payload  # unpickling it writes a marker file

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from pyg_dss.datasets import FrameSets, SyntheticBodies
+from pyg_dss.datasets import SyntheticBodies
+from pyg_dss.frames import FrameSets
 from pyg_dss.datasets import makehuman as mh
 from pyg_dss.datasets.synthetic import (_BONES, MOTIONS, check_body, make_sequence,
                                         motion_angles)

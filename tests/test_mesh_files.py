@@ -288,7 +288,7 @@ def test_raw_file_identity_follows_the_files(tmp_path):
 
 
 def test_frame_sets_draw_from_a_folder(tmp_path):
-    from pyg_dss.datasets import FrameSets
+    from pyg_dss.frames import FrameSets
 
     root = tmp_path / "root"
     v, f = mesh_sequence(root / "jump", ".off", list(range(8)))

@@ -6,7 +6,8 @@ from itertools import combinations
 import pytest
 import torch
 
-from pyg_dss.metrics import kendall_tau, set_accuracy, target_order
+from pyg_dss.metrics import kendall_tau, set_accuracy
+from pyg_dss.frames import target_order
 from conftest import collate, corresponded_set
 
 

@@ -11,11 +11,11 @@ import trimesh  # noqa: E402
 from torch_geometric.data import Data  # noqa: E402
 
 from pyg_dss.data import SetData  # noqa: E402
-from pyg_dss.datasets import FrameSets  # noqa: E402
+from pyg_dss.frames import (FrameSets, plot_predictions, set_frames,  # noqa: E402
+                            target_probabilities, worst_sets)
 from pyg_dss.nn import DSSNet, set_log_softmax  # noqa: E402
-from pyg_dss.plot import (TRUE_COLOR, plot_learning_curve, plot_predictions,  # noqa: E402
-                          plot_set, plot_sets, set_frames, target_probabilities,
-                          worst_sets)
+from pyg_dss.plot import plot_learning_curve, plot_set, plot_sets  # noqa: E402
+from pyg_dss.plot.frames import TRUE_COLOR  # noqa: E402
 
 
 def body_frames(n: int = 4):

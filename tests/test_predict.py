@@ -1,5 +1,5 @@
 """Predicting with a trained model on a user's files (``python -m pyg_dss
-predict``, :mod:`pyg_dss.predict`): the probabilities equal the model's own
+predict``, :mod:`pyg_dss.frames.predict`): the probabilities equal the model's own
 output on the same set built by the dataset (FrameSets), for a checkpoint of
 the example and for a point model with a k-NN graph; the order, the plot,
 the JSON; and every refusal names what is wrong."""
@@ -18,11 +18,12 @@ import trimesh
 from torch_geometric.data import Data
 
 from pyg_dss.checkpoint import load_model, save_model
-from pyg_dss.datasets import FrameSets, MeshFileError, SyntheticBodies, frames_to_set
+from pyg_dss.datasets import MeshFileError, SyntheticBodies
+from pyg_dss.frames import FrameSets, frames_to_set
 from pyg_dss.io import TEMP_PREFIX, UnreadableFileError
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.nn import DSSNet
-from pyg_dss.predict import PredictionError, predict_first_frame, read_frames
+from pyg_dss.frames import PredictionError, predict_first_frame, read_frames
 from pyg_dss.transforms import KNNSetGraph
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,34 +1,27 @@
 r"""Datasets: Dynamic FAUST, a built-in synthetic stand-in with the same
-layout, a user's own folders of meshes and point clouds (:class:`MeshFolder`), and the
-frame-ordering sets of Maron et al. (2020) on top of them.
+layout, a user's own folders of meshes and point clouds (:class:`MeshFolder`,
+read by :func:`read_sequences`), the paper's grid sets and CSL. The
+frame-ordering sets on top of the mesh datasets live in :mod:`pyg_dss.frames`.
 
 :class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
-keyed, atomic processed files); :func:`frames_to_set` prepares frames for a
-model exactly as :class:`FrameSets` does."""
+keyed, atomic processed files).
+
+May import the core (:mod:`pyg_dss.data`, :mod:`pyg_dss.io`,
+:mod:`pyg_dss.transforms`), never :mod:`pyg_dss.frames`."""
 from .base import CachedInMemoryDataset
-from .dfaust import (FEMALE_SUBJECTS, MALE_SUBJECTS, SEQUENCES, SUBJECTS,
-                     DynamicFAUST, EmptySelectionError)
+from .dfaust import SEQUENCES, SUBJECTS, DynamicFAUST, EmptySelectionError
 from .fingerprint import UndescribableError, fingerprint
-from .folder import FolderFrameSets, MeshFolder, folder_split, subject_of
-from .frame_sets import (FEATURES, FrameSets, NoSequenceError, face_to_edge_index,
-                         form_features, frames_to_set, normalize_frames, sample_frame_times)
-from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence,
-                         read_point_sequence, read_sequences)
-from .splits import (DFAUST_SPLITS, SYNTHETIC_SPLITS, DFAUSTFrameSets,
-                     SyntheticFrameSets, synthetic_subject_split)
+from .folder import MeshFolder
+from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence, read_point_sequence,
+                         read_sequences)
 from .synthetic import BODIES, MOTIONS, SyntheticBodies, make_sequence
-from ._io import default_root
 
 __all__ = [
-    "DynamicFAUST", "SyntheticBodies", "FrameSets", "DFAUSTFrameSets",
-    "SyntheticFrameSets", "DFAUST_SPLITS", "SYNTHETIC_SPLITS",
-    "synthetic_subject_split", "SUBJECTS", "MALE_SUBJECTS", "FEMALE_SUBJECTS",
-    "SEQUENCES", "MOTIONS", "BODIES", "make_sequence", "face_to_edge_index",
-    "sample_frame_times", "default_root", "frames_to_set", "normalize_frames",
-    "form_features", "FEATURES", "CachedInMemoryDataset", "fingerprint",
-    "UndescribableError", "EmptySelectionError", "NoSequenceError",
+    "DynamicFAUST", "SyntheticBodies", "MeshFolder", "CachedInMemoryDataset",
+    "SUBJECTS", "SEQUENCES", "MOTIONS", "BODIES", "make_sequence",
+    "fingerprint", "UndescribableError", "EmptySelectionError",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
-    "MeshFileError", "MeshFolder", "FolderFrameSets", "folder_split", "subject_of",
+    "MeshFileError",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

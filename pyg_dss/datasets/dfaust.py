@@ -8,12 +8,12 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
+from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.datasets import DynamicFAUST as _PyGDynamicFAUST
 
 from ._io import default_root
 from .base import CachedInMemoryDataset
-from .frame_sets import non_finite_frames
 
 MALE_SUBJECTS = ("50002", "50007", "50009", "50026", "50027")
 FEMALE_SUBJECTS = ("50004", "50020", "50021", "50022", "50025")
@@ -238,3 +238,10 @@ def _names(values: Sequence[str], limit: int = 6) -> str:
     if len(values) <= limit:
         return str(values)
     return f"{values[:limit]} (+{len(values) - limit} more)"
+
+
+def non_finite_frames(pos: Tensor) -> List[int]:
+    r"""Indices of the frames of :obj:`pos` [T, ...] holding NaN or inf."""
+    if bool(torch.isfinite(pos.sum())):  # one cheap pass, no mask (overflow: full check)
+        return []
+    return (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()

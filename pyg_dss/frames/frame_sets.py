@@ -17,8 +17,13 @@ from torch import Tensor
 from torch_geometric.data import Data, Dataset
 from torch_geometric.transforms import FaceToEdge
 
-from ..data import SetData
-from .mesh_files import point_frames
+from pyg_dss.data import SetData
+from pyg_dss.datasets.dfaust import non_finite_frames
+from pyg_dss.datasets.mesh_files import point_frames
+
+__all__ = ["TARGETS", "MODALITIES", "NORMALIZE", "FEATURES", "NoSequenceError", "FrameSets",
+           "face_to_edge_index", "sample_frame_times", "min_length", "normalize_frames",
+           "frames_to_set", "form_features", "target_order"]
 
 TARGETS = ("first", "middle")
 MODALITIES = ("mesh", "points")
@@ -91,7 +96,7 @@ def normalize_frames(pos: Union[Tensor, Sequence[Tensor]], normalize: Optional[s
             norms = [f.norm(dim=-1).max().clamp_min(1e-12) for f in frames]
             if normalize == "set":
                 norms = [torch.stack(norms).max()] * len(frames)
-            frames = [f / r for f, r in zip(frames, norms)]
+            frames = [f / r for f, r in zip(frames, norms, strict=True)]
         return frames
     frames = pos.float()
     if normalize == "frame":
@@ -468,13 +473,6 @@ class FrameSets(Dataset):
                 f"sequences={len(self.pos)}, {mode})")
 
 
-def non_finite_frames(pos: Tensor) -> List[int]:
-    r"""Indices of the frames of :obj:`pos` [T, ...] holding NaN or inf."""
-    if bool(torch.isfinite(pos.sum())):  # one cheap pass, no mask (overflow: full check)
-        return []
-    return (~torch.isfinite(pos)).flatten(1).any(1).nonzero().flatten().tolist()
-
-
 def _checked_sequence(pos: Tensor, i: int, name: Tuple[str, str]) -> Tensor:
     label = f"Sequence {i} ({'/'.join(n for n in name if n)})"
     if pos.dim() != 3 or pos.size(-1) != 3:
@@ -533,3 +531,18 @@ def _no_sequence_message(too_short: List[Tuple[Tuple[str, str], int]], num_frame
     return (f"{head}. Frames per sequence: {listed}. "
             + (f"{' or '.join(hints)}{hint} (window only narrows the draw)." if hints else
                "The sequences are too short for any draw of 2 frames."))
+
+
+def target_order(sets: Any, target: str = "first") -> Tensor:
+    r"""Per element, how strongly it *should* be chosen, from its true
+    temporal ``rank`` (0 = earliest): for ``"first"`` the negated rank
+    (earliest highest), for ``"middle"`` the negated distance in rank to the
+    middle element of its set.  Pass it as ``truth`` to :func:`kendall_tau`."""
+    if target not in TARGETS:
+        raise ValueError(f"target must be one of {TARGETS}, got {target!r}.")
+    rank = sets.rank.float()
+    if target == "first":
+        return -rank
+    counts = torch.bincount(sets.element_set)
+    middle = torch.div(counts, 2, rounding_mode="floor").float()
+    return -(rank - middle[sets.element_set]).abs()

@@ -34,13 +34,13 @@ from torch import Tensor
 from torch.nn import Module
 
 from pyg_dss.checkpoint import load_model
-from pyg_dss.datasets.frame_sets import (MODALITIES, NORMALIZE, TARGETS, face_to_edge_index,
-                                         frames_to_set)
+from pyg_dss.frames.frame_sets import (MODALITIES, NORMALIZE, TARGETS, face_to_edge_index,
+                                       frames_to_set, target_order)
 from pyg_dss.datasets.mesh_files import (MESH_EXTENSIONS, POINT_EXTENSIONS, MeshFileError,
                                          read_mesh, read_points, topology_difference)
 from pyg_dss.io import atomic_write
 from pyg_dss.loader import SetDataLoader
-from pyg_dss.metrics import kendall_tau, set_accuracy, target_order
+from pyg_dss.metrics import kendall_tau, set_accuracy
 from pyg_dss.nn.heads import set_argmax
 from pyg_dss.transforms import KNNSetGraph
 
@@ -113,7 +113,7 @@ class Prediction:
     def __str__(self) -> str:
         width = max(len(f) for f in self.files)
         lines = [f"  #   p({self.target})  file"]
-        for k, (name, p) in enumerate(zip(self.files, self.probabilities.tolist())):
+        for k, (name, p) in enumerate(zip(self.files, self.probabilities.tolist(), strict=True)):
             mark = f"  <- predicted {self.target}" if k == self.predicted else ""
             lines.append(f"{k:>3}   {p:.4f}    {name:<{width}}{mark}")
         what = ("predicted order (earliest first)" if self.target == "first" else
@@ -369,7 +369,7 @@ def plot_prediction(prediction: Prediction, frames: Frames, path: str, **kwargs:
     one boxed, each with its probability; the true target and order too
     when the prediction was made ``in_time_order``. Extra keyword arguments
     go to :func:`~pyg_dss.plot.plot_set`."""
-    from pyg_dss.plot import _pyplot, plot_set
+    from pyg_dss.plot.frames import _pyplot, plot_set
 
     n = len(frames)
     known = prediction.correct is not None

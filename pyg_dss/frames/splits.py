@@ -18,9 +18,13 @@ from typing import Callable, Dict, List, Optional, Sequence
 
 from torch_geometric.data import Data
 
-from .dfaust import SEQUENCES, DynamicFAUST, EmptySelectionError
+from pyg_dss.datasets.dfaust import SEQUENCES, DynamicFAUST, EmptySelectionError
+from pyg_dss.datasets.synthetic import SyntheticBodies
+
 from .frame_sets import FrameSets, NoSequenceError
-from .synthetic import SyntheticBodies
+
+__all__ = ["SPLITS", "SPLIT_BY", "DFAUST_SPLITS", "SYNTHETIC_SPLITS", "synthetic_subject_split",
+           "DFAUSTFrameSets", "SyntheticFrameSets"]
 
 SPLITS = ("train", "val", "test")
 SPLIT_BY = ("subject", "sequence")
