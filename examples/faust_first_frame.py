@@ -138,16 +138,24 @@ def make_datasets(cfg: Dict[str, Any]):
 
 
 def data_options(cfg: Dict[str, Any], train_set) -> Dict[str, Any]:
-    r"""What a checkpoint needs to prepare inputs exactly as in training:
-    the task, the options of :func:`pyg_dss.datasets.frames_to_set`
-    (normalisation, features, correspondence; mesh edges from the faces for
-    ``mesh``), the base and, for ``pointnet-knn``, the k of its k-NN graph
+    r"""What the run was trained on (for metrics.json): the dataset, the
+    task, the draw and the options of :func:`pyg_dss.frames.frames_to_set`
+    (normalisation, features, correspondence), the base and, for
+    ``pointnet-knn``, the k of its k-NN graph
     (:class:`~pyg_dss.transforms.KNNSetGraph`)."""
     base = base_of(cfg)
     return {"dataset": cfg["dataset"], "target": cfg["target"], "set_size": cfg["set_size"],
             "split_by": cfg["split_by"], "min_gap": train_set.min_gap,
             "window": train_set.window, **train_set.input_options, "base": base,
             **({"knn": KNN} if base == "pointnet-knn" else {})}
+
+
+def model_inputs(cfg: Dict[str, Any], train_set) -> Dict[str, Any]:
+    r"""The checkpoint's ``data`` entry: how inputs were prepared and what
+    the model saw (:meth:`pyg_dss.frames.FrameSets.inputs`), read back by
+    ``pyg-dss predict``."""
+    knn = KNN if base_of(cfg) == "pointnet-knn" else None
+    return train_set.inputs(target=cfg["target"], knn=knn).to_dict()
 
 
 def make_model(cfg: Dict[str, Any]) -> DSSNet:
@@ -397,6 +405,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     if rank != 0:
         train_set, val_set, test_set = make_datasets(cfg)
     data = data_options(cfg, train_set)
+    inputs = model_inputs(cfg, train_set)
 
     # Training sets are split between processes; every process sees
     # batch_size sets per step, so the effective batch is batch_size * world.
@@ -470,12 +479,12 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
                       f"{tr['acc']:.3f}  {line}  {record['seconds']:.1f} s", flush=True)
             if va["acc"] > best["val_acc"]:
                 best = {"epoch": epoch + 1, "val_acc": va["acc"]}
-                save_model(best_path, model, data=data, epoch=epoch + 1, val_acc=va["acc"],
+                save_model(best_path, model, data=inputs, epoch=epoch + 1, val_acc=va["acc"],
                            config=_plain(cfg))
             # The checkpoint comes last: until it is replaced, a kill at any
             # moment resumes from the previous epoch and redoes this one.
             save_checkpoint(ckpt_path, model, optimizer, epoch, history, best, cfg,
-                            wall_before + time.time() - t_start, data,
+                            wall_before + time.time() - t_start, inputs,
                             capture_rng_state(generator))
             log.append(record)
         _barrier()

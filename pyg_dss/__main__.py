@@ -23,9 +23,9 @@ USER_ERRORS = (ValueError, OSError, UnreadableFileError, ImportError)
 def _predict(args: argparse.Namespace) -> int:
     from pyg_dss.frames import load_predictor, plot_prediction, predict_first_frame, read_frames
 
-    model, data, _ = load_predictor(args.checkpoint)
-    frames = read_frames(args.frames, data["modality"])
-    result = predict_first_frame(model, frames, data=data, device=args.device,
+    model, inputs, _ = load_predictor(args.checkpoint)
+    frames = read_frames(args.frames, inputs.modality)
+    result = predict_first_frame(model, frames, data=inputs, device=args.device,
                                  in_time_order=args.in_time_order)
     if args.plot:
         plot_prediction(result, frames, args.plot)

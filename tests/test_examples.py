@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from pyg_dss.checkpoint import load_model
+from pyg_dss.frames import FrameInputs
 from pyg_dss.io import TEMP_PREFIX
 from pyg_dss.nn import DSSNet
 
@@ -79,10 +80,10 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     # The tested model rebuilds in one call, and says how to prepare inputs.
     model, best = load_model(str(out / "best_model.pt"))
     assert isinstance(model, DSSNet) and model.config["hidden"] == [4, 4]
-    assert best["data"] == {"dataset": "synthetic", "target": "first", "set_size": 3,
-                            "split_by": "subject", "min_gap": 3, "window": 48,
-                            "modality": "mesh", "normalize": "frame", "scale": False,
-                            "features": ["pos"], "corresponded": True, "base": "gcn"}
+    inputs = FrameInputs.from_dict(best["data"])
+    assert (inputs.target, inputs.set_size, inputs.modality, inputs.normalize, inputs.scale,
+            inputs.features, inputs.corresponded, inputs.knn) == (
+        "first", 3, "mesh", "frame", False, ("pos",), True, None)
 
     # --resume continues from epoch 3 with the stored configuration (in process).
     assert ffe.main(["--out", str(out), "--resume", "--epochs", "3", "--no-progress"]) == 0

@@ -19,7 +19,7 @@ from torch_geometric.data import Data
 
 from pyg_dss.checkpoint import load_model, save_model
 from pyg_dss.datasets import MeshFileError, SyntheticBodies
-from pyg_dss.frames import FrameSets, frames_to_set
+from pyg_dss.frames import FrameInputs, FrameSets, face_to_edge_index, frames_to_set
 from pyg_dss.io import TEMP_PREFIX, UnreadableFileError
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.nn import DSSNet
@@ -33,6 +33,18 @@ import faust_first_frame as ffe  # noqa: E402
 from pyg_dss.__main__ import main  # noqa: E402
 
 SHOWN = [40, 5, 25]  # frame times, in the order given to the model: #1 is the first
+
+
+def inputs(pos, face=None, **options):
+    """The checkpoint 'data' entry of a model trained on the frames `pos`
+    ([T, V, 3], or a list of [V_t, 3] scans), of a mesh when `face` [F, 3]."""
+    pos = pos if isinstance(pos, list) else torch.as_tensor(pos, dtype=torch.float32)
+    edges = None if face is None else face_to_edge_index(
+        torch.as_tensor(face).t().contiguous(), pos.size(1))
+    options = dict(dict(modality="mesh" if face is not None else "points", normalize="frame",
+                        scale=False, features=("pos",), corresponded=True, target="first",
+                        set_size=2, knn=None), **options)
+    return FrameInputs.measure([pos], [edges], **options).to_dict()
 
 
 def write_mesh(path, pos, face):
@@ -135,8 +147,7 @@ def test_point_model_with_knn_graph_and_other_set_size(tmp_path):
     seq = Data(pos=pos, face=torch.as_tensor(sphere.faces.T.copy()))
     torch.manual_seed(1)
     model = DSSNet(3, "pointnet-knn", "dss-mean", hidden=(8, 8), head_hidden=(8,))
-    data = dict(modality="points", normalize="set", scale=True, features=["pos"],
-                target="middle", set_size=3, knn=4)
+    data = inputs(pos, normalize="set", scale=True, target="middle", set_size=3, knn=4)
     save_model(tmp_path / "points.pt", model, data=data)
     shown = [6, 1, 3, 7]
     files = [str(tmp_path / f"scan{t}.xyz") for t in shown]
@@ -150,7 +161,7 @@ def test_point_model_with_knn_graph_and_other_set_size(tmp_path):
     assert "trained on sets of 3 frames and sees 4" in result.notes[0]
 
     # Without its k the k-NN model cannot be fed as in training.
-    save_model(tmp_path / "noknn.pt", model, data={k: v for k, v in data.items() if k != "knn"})
+    save_model(tmp_path / "noknn.pt", model, data=dict(data, knn=None))
     with pytest.raises(PredictionError, match="pointnet-knn.*knn=None"):
         predict_first_frame(str(tmp_path / "noknn.pt"), files)
     # Frames with different numbers of points are not corresponded points.
@@ -163,8 +174,7 @@ def test_refusals_name_the_problem(tmp_path, capsys):
     sphere = trimesh.creation.icosphere(subdivisions=1)
     torch.manual_seed(0)
     model = DSSNet(3, "gcn", "dss-sum", hidden=(4,), head_hidden=(4,))
-    data = dict(modality="mesh", normalize="frame", scale=False, features=["pos"],
-                target="first")
+    data = inputs(np.stack([sphere.vertices, sphere.vertices * 1.1]), sphere.faces)
     ckpt = str(tmp_path / "mesh.pt")
     save_model(ckpt, model, data=data)
     a = write_mesh(tmp_path / "a.obj", sphere.vertices, sphere.faces)
@@ -255,8 +265,7 @@ def test_uncorresponded_point_model_takes_scans_of_different_sizes(tmp_path):
     scans = [torch.randn(30 + 5 * t, 3, generator=g) * (1 + 0.2 * t) for t in range(3)]
     torch.manual_seed(2)
     model = DSSNet(3, "pointnet", "dss-sum", hidden=(8, 8), head_hidden=(8,)).eval()
-    data = dict(modality="points", normalize="frame", scale=False, features=["pos"],
-                target="first", set_size=3, corresponded=False)
+    data = inputs(scans, set_size=3, corresponded=False)
     save_model(tmp_path / "scans.pt", model, data=data)
     files = [str(tmp_path / f"scan{t}.xyz") for t in range(3)]
     for scan, f in zip(scans, files):
@@ -268,3 +277,91 @@ def test_uncorresponded_point_model_takes_scans_of_different_sizes(tmp_path):
     with torch.no_grad():
         expected = model(next(iter(SetDataLoader([s], batch_size=1)))).view(-1).softmax(0)
     torch.testing.assert_close(result.probabilities, expected)
+
+
+def test_refuses_what_the_model_cannot_judge(tmp_path, capsys):
+    """The checkpoint's data entry records the training mesh and the size of
+    the training frames: frames of another mesh, frames in other units (for
+    a model that did not normalise the scale), non-finite weights, devices
+    other than CPU / CUDA, a mistyped field and an entry of an older version
+    are each refused in one line."""
+    sphere = trimesh.creation.icosphere(subdivisions=1)
+    torch.manual_seed(0)
+    model = DSSNet(3, "gcn", "dss-sum", hidden=(4,), head_hidden=(4,))
+    train = np.stack([sphere.vertices, sphere.vertices * 1.2])
+    ckpt = str(tmp_path / "mesh.pt")
+    save_model(ckpt, model, data=inputs(train, sphere.faces))
+    a = write_mesh(tmp_path / "a.obj", sphere.vertices, sphere.faces)
+    b = write_mesh(tmp_path / "b.obj", sphere.vertices * 1.1, sphere.faces)
+    assert len(predict_first_frame(ckpt, [a, b]).probabilities) == 2
+
+    def refused(match, checkpoint=ckpt, files=(a, b), **kwargs):
+        with pytest.raises(PredictionError, match=match) as e:
+            predict_first_frame(checkpoint, list(files), **kwargs)
+        assert "\n" not in str(e.value)
+
+    # Frames of another mesh (consistent among themselves): 162 vertices, or
+    # the 42 vertices with other triangles.
+    other = trimesh.creation.icosphere(subdivisions=2)
+    c = [write_mesh(tmp_path / f"c{k}.obj", other.vertices * s, other.faces)
+         for k, s in enumerate((1.0, 1.1))]
+    refused("c0.obj' has 162 vertices, but .* trained on a mesh of 42", files=c)
+    faces = sphere.faces.copy()
+    faces[0] = [faces[0][0], faces[0][1], next(v for v in range(42) if v not in faces[0])]
+    d = [write_mesh(tmp_path / f"d{k}.ply", sphere.vertices * s, faces)
+         for k, s in enumerate((1.0, 1.1))]
+    refused("d0.ply' has the 42 vertices of the training mesh .* other triangles", files=d)
+
+    # The same frames in millimetres instead of metres: refused, unless the
+    # model normalised the scale away (scale=True).
+    mm = [write_mesh(tmp_path / f"mm{k}.obj", sphere.vertices * s * 1000, sphere.faces)
+          for k, s in enumerate((1.0, 1.1))]
+    refused(r"mm1.obj' has size 1100 .* training frames had 1 to 1.2: other units", files=mm)
+    save_model(tmp_path / "scaled.pt", model, data=inputs(train, sphere.faces, scale=True))
+    assert len(predict_first_frame(str(tmp_path / "scaled.pt"), mm).probabilities) == 2
+
+    # Non-finite weights.
+    broken = DSSNet(3, "gcn", "dss-sum", hidden=(4,), head_hidden=(4,))
+    with torch.no_grad():
+        next(broken.parameters())[0] = float("nan")
+    save_model(tmp_path / "nan.pt", broken, data=inputs(train, sphere.faces))
+    refused("non-finite weights .*NaN or inf in ", str(tmp_path / "nan.pt"))
+
+    # Devices prediction does not run on.
+    for device in ("mps", "meta", "xpu"):
+        refused(f"device '{device}' is not supported for prediction", device=device)
+        assert main(["predict", ckpt, a, b, "--device", device]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+
+    # A field of the wrong type, and an entry of an older version.
+    good = inputs(train, sphere.faces)
+    for field, value, want in (("corresponded", "no", "true or false"),
+                               ("scale", 1, "true or false"),
+                               ("set_size", "7", "an integer"),
+                               ("radius", [1.0], r"\[smallest, largest\]"),
+                               ("topologies", [], "the fingerprints of the training meshes")):
+        save_model(tmp_path / "typed.pt", model, data=dict(good, **{field: value}))
+        refused(f"has {field}=.*; it must be {want}", str(tmp_path / "typed.pt"))
+    old = {k: good[k] for k in ("modality", "normalize", "scale", "features", "target",
+                                "set_size")}
+    save_model(tmp_path / "old.pt", model, data=old)
+    refused(r"lacks \['format', 'corresponded', .*predates the checks.*save_model\(path, "
+            r"model, data=train_set.inputs", str(tmp_path / "old.pt"))
+    with pytest.raises(ValueError, match="corresponded='no'"):
+        FrameInputs.from_dict(dict(good, corresponded="no"))
+
+
+def test_dataset_writes_the_inputs_predict_reads(tmp_path):
+    """FrameSets.inputs records the options, the training mesh and the size
+    of the frames; to_dict / from_dict round-trip through plain values."""
+    seq = SyntheticBodies(str(tmp_path / "synthetic"))[0]
+    sets = FrameSets([seq], num_frames=3, target="middle", normalize="set", scale=True)
+    got = sets.inputs(knn=5)
+    assert (got.modality, got.normalize, got.scale, got.features, got.corresponded) == (
+        "mesh", "set", True, ("pos",), True)
+    assert (got.target, got.set_size, got.knn, got.vertices) == ("middle", 3, 5, 452)
+    assert len(got.topologies) == 1 and got.radius[0] <= got.radius[1]
+    plain = json.loads(json.dumps(got.to_dict()))
+    assert FrameInputs.from_dict(plain) == got
+    assert sets.inputs(target="first").target == "first"

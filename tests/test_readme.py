@@ -19,7 +19,9 @@ def test_readme_python_blocks_run(tmp_path):
     assert len(blocks) >= 2
     script = tmp_path / "readme_blocks.py"
     script.write_text("\n".join(f"# --- README block {k}\n{b}" for k, b in enumerate(blocks)))
-    env = dict(os.environ, OMP_NUM_THREADS="1")
+    # this checkout's package, not an installed copy
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     res = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env,
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]

@@ -6,7 +6,7 @@ sequence of meshes or point clouds, shuffle them, and ask which came first
   :class:`DFAUSTFrameSets` and :class:`SyntheticFrameSets` with fixed splits,
   :class:`FolderFrameSets` on a user's own folder;
 * :func:`frames_to_set` prepares frames for a model exactly as the datasets
-  do, from the :class:`~pyg_dss.frames.inputs.FrameInputs` a checkpoint keeps;
+  do, from the :class:`FrameInputs` a checkpoint keeps (:meth:`FrameSets.inputs`);
 * a trained model on new frames: :func:`predict_first_frame`;
 * a trained model on a dataset: :func:`target_probabilities`,
   :func:`worst_sets`, :func:`plot_predictions`; :func:`target_order` is the
@@ -21,8 +21,9 @@ from .folder import FolderFrameSets, folder_split, subject_of
 from .frame_sets import (FEATURES, MODALITIES, NORMALIZE, TARGETS, FrameSets, NoSequenceError,
                          face_to_edge_index, form_features, frames_to_set, normalize_frames,
                          sample_frame_times, target_order)
-from .predict import (Frames, Prediction, PredictionError, load_predictor, plot_prediction,
-                      predict_first_frame, read_frames)
+from .inputs import FrameInputs, InputsError
+from .predict import (Frames, Prediction, PredictionError, check_frames, load_predictor,
+                      plot_prediction, predict_first_frame, read_frames)
 from .splits import (DFAUST_SPLITS, SYNTHETIC_SPLITS, DFAUSTFrameSets, SyntheticFrameSets,
                      synthetic_subject_split)
 
@@ -32,7 +33,8 @@ __all__ = [
     "TARGETS", "MODALITIES", "NORMALIZE", "FEATURES", "NoSequenceError",
     "frames_to_set", "normalize_frames", "form_features", "face_to_edge_index",
     "sample_frame_times", "target_order",
-    "Frames", "Prediction", "PredictionError", "read_frames", "load_predictor",
+    "FrameInputs", "InputsError",
+    "Frames", "Prediction", "PredictionError", "read_frames", "check_frames", "load_predictor",
     "predict_first_frame", "plot_prediction",
     "target_probabilities", "worst_sets", "plot_predictions", "set_frames",
 ]

@@ -21,13 +21,12 @@ from pyg_dss.data import SetData
 from pyg_dss.datasets.dfaust import non_finite_frames
 from pyg_dss.datasets.mesh_files import point_frames
 
+from .inputs import MODALITIES, NORMALIZE, TARGETS, FrameInputs
+
 __all__ = ["TARGETS", "MODALITIES", "NORMALIZE", "FEATURES", "NoSequenceError", "FrameSets",
            "face_to_edge_index", "sample_frame_times", "min_length", "normalize_frames",
            "frames_to_set", "form_features", "target_order"]
 
-TARGETS = ("first", "middle")
-MODALITIES = ("mesh", "points")
-NORMALIZE = (None, "frame", "set")
 #: Default input features: ``x`` is the (transformed) ``pos``.
 FEATURES = ("pos",)
 
@@ -413,6 +412,19 @@ class FrameSets(Dataset):
         return {"modality": self.modality, "normalize": self.normalize, "scale": self.scale,
                 "features": None if self.features is None else list(self.features),
                 "corresponded": self.corresponded}
+
+    def inputs(self, target: Optional[str] = None, knn: Optional[int] = None) -> FrameInputs:
+        r"""What a model trained on this dataset needs in its checkpoint
+        (``save_model(path, model, data=train_set.inputs().to_dict())``):
+        :attr:`input_options`, the task (:obj:`target`, default the
+        dataset's; the set size), the k of a k-NN graph transform
+        (:obj:`knn`), and the topology and size of the training frames, by
+        which prediction refuses frames it cannot judge."""
+        return FrameInputs.measure(
+            self.pos, self.edge_index, modality=self.modality, normalize=self.normalize,
+            scale=self.scale, features=self.features, corresponded=self.corresponded,
+            target=self.target if target is None else target, set_size=self.num_frames,
+            knn=knn)
 
     # -- sampling ---------------------------------------------------------
     def set_epoch(self, epoch: int) -> None:

@@ -2,25 +2,16 @@ r"""Predict with a trained frame-ordering model on a user's own files: which
 of these frames came first (or is the middle one)?
 
 A checkpoint written by :func:`pyg_dss.checkpoint.save_model` with a ``data``
-entry (as ``examples/faust_first_frame.py`` writes its ``best_model.pt``)
-holds everything needed: the model's class, configuration and weights, and
-how its inputs were prepared. :func:`predict_first_frame` reads the frames
-(:func:`read_frames`), prepares them with
-:func:`pyg_dss.datasets.frames_to_set` under those options, exactly as the
-training sets were, and returns a :class:`Prediction`; the command line is
+entry (:meth:`FrameSets.inputs(...).to_dict()
+<pyg_dss.frames.FrameSets.inputs>`, a :class:`~pyg_dss.frames.FrameInputs`)
+holds everything needed: the model's class, configuration and weights, how
+its inputs were prepared, and what it saw in training.
+:func:`predict_first_frame` reads the frames (:func:`read_frames`), refuses
+what the model cannot judge (frames of another mesh; frames in other units
+when the model did not normalise the scale; non-finite weights), prepares
+them with :func:`pyg_dss.frames.frames_to_set` exactly as the training sets
+were, and returns a :class:`Prediction`; the command line is
 ``python -m pyg_dss predict CHECKPOINT PATHS...`` (:mod:`pyg_dss.__main__`).
-
-The ``data`` entry read here (a dict of plain values)::
-
-    modality   "mesh" (frames share one topology, GCN on its edges) or "points"
-    normalize  None | "frame" | "set"      (see normalize_frames)
-    scale      bool
-    features   ["pos"]                     (node attributes that form x)
-    target     "first" | "middle"
-    set_size   frames per training set     (optional: a note when it differs)
-    knn        k of the KNNSetGraph        (needed by base="pointnet-knn")
-
-``FrameSets.input_options`` gives the first four; the example adds the rest.
 """
 from __future__ import annotations
 
@@ -34,8 +25,8 @@ from torch import Tensor
 from torch.nn import Module
 
 from pyg_dss.checkpoint import load_model
-from pyg_dss.frames.frame_sets import (MODALITIES, NORMALIZE, TARGETS, face_to_edge_index,
-                                       frames_to_set, target_order)
+from pyg_dss.frames.frame_sets import MODALITIES, face_to_edge_index, frames_to_set, target_order
+from pyg_dss.frames.inputs import FrameInputs, InputsError, topology_fingerprint
 from pyg_dss.datasets.mesh_files import (MESH_EXTENSIONS, POINT_EXTENSIONS, MeshFileError,
                                          read_mesh, read_points, topology_difference)
 from pyg_dss.io import atomic_write
@@ -44,17 +35,14 @@ from pyg_dss.metrics import kendall_tau, set_accuracy
 from pyg_dss.nn.heads import set_argmax
 from pyg_dss.transforms import KNNSetGraph
 
-__all__ = ["PredictionError", "Frames", "Prediction", "read_frames", "input_options",
+__all__ = ["PredictionError", "Frames", "Prediction", "read_frames", "check_frames",
            "prepare_set", "load_predictor", "predict_first_frame", "plot_prediction"]
 
-#: Keys of a checkpoint's ``data`` entry that prediction cannot do without.
-REQUIRED_DATA = ("modality", "normalize", "scale", "features", "target")
 #: Model classes whose output is one log-probability per element of a set,
 #: for sets of any size (every aggregation is over the set, whatever n).
 SET_MODELS = ("DSSNet",)
-SAVE_HINT = ("re-save the model with pyg_dss.checkpoint.save_model(path, model, data={...}), "
-             "data being the training set's input_options plus 'target' (and 'knn' for "
-             "base='pointnet-knn'), as examples/faust_first_frame.py does")
+#: Devices prediction runs on.
+DEVICES = ("cpu", "cuda")
 
 
 class PredictionError(ValueError):
@@ -192,54 +180,72 @@ def _points_for_mesh_model(path: str) -> str:
 # ---------------------------------------------------------------------------
 # Inputs as in training
 # ---------------------------------------------------------------------------
-def input_options(checkpoint: Dict[str, Any], path: str = "checkpoint") -> Dict[str, Any]:
-    r"""The checked ``data`` entry of a loaded checkpoint: how the model's
-    inputs were prepared (see the module's docstring)."""
-    data = checkpoint.get("data") if isinstance(checkpoint, dict) else None
-    if not isinstance(data, dict):
-        raise PredictionError(f"'{path}' has no 'data' entry saying how the model's inputs "
-                              f"were prepared (modality, normalize, scale, features, "
-                              f"target); {SAVE_HINT}.")
-    missing = [k for k in REQUIRED_DATA if k not in data]
-    if missing:
-        raise PredictionError(f"The 'data' entry of '{path}' lacks {missing}; {SAVE_HINT}.")
-    checks = [("modality", MODALITIES), ("normalize", NORMALIZE), ("target", TARGETS)]
-    for key, allowed in checks:
-        if data[key] not in allowed:
-            raise PredictionError(f"The 'data' entry of '{path}' has {key}={data[key]!r}; "
-                                  f"this version knows {allowed}.")
-    features = data["features"]
-    if features is None or list(features) != ["pos"]:
+def _inputs(data: Any, where: str) -> FrameInputs:
+    try:
+        inputs = FrameInputs.from_dict(data, where)
+    except InputsError as e:
+        raise PredictionError(str(e)) from None
+    if inputs.features is None or list(inputs.features) != ["pos"]:
         # features=None means a training transform formed x; other features
         # (normals, ...) come from readers this command does not run.
-        raise PredictionError(f"'{path}' was trained with features={features!r}; prediction "
-                              f"from files forms x from the coordinates only (['pos']).")
-    return dict(data)
+        raise PredictionError(f"{where} was trained with features={inputs.features!r}; "
+                              f"prediction from files forms x from the coordinates only "
+                              f"(['pos']).")
+    return inputs
 
 
-def _knn(model: Module, data: Dict[str, Any], path: str) -> Optional[int]:
+def _knn(model: Module, inputs: FrameInputs, path: str) -> Optional[int]:
     if getattr(model, "base_name", None) != "pointnet-knn":
         return None
-    k = data.get("knn")
-    if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+    if inputs.knn is None:
         raise PredictionError(f"The model of '{path}' has base 'pointnet-knn', which needs the "
                               f"k of the k-NN graph it was trained with, but its 'data' entry "
-                              f"has knn={k!r}; re-save it with data={{..., 'knn': k}}.")
-    return k
+                              f"has knn=None; re-save it with data=train_set.inputs(knn=k)"
+                              f".to_dict().")
+    return inputs.knn
 
 
-def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None):
-    r"""The :class:`~pyg_dss.data.SetData` a model trained with :obj:`data`
-    sees for :obj:`frames`: :func:`~pyg_dss.datasets.frames_to_set` with the
+def check_frames(frames: Frames, inputs: FrameInputs, path: str = "the model") -> None:
+    r"""Refuses frames the model cannot judge: for a mesh model, frames of
+    another mesh (vertex count or edges unlike every training mesh); for
+    corresponded points, another point count; for a model trained without
+    ``scale=True``, frames more than 10 times smaller or larger than the
+    training frames (other units)."""
+    if inputs.modality == "mesh" and frames.faces is not None:
+        edges = face_to_edge_index(frames.faces.t().contiguous(), frames.pos[0].size(0))
+        V = int(frames.pos[0].size(0))
+        if V != inputs.vertices:
+            raise PredictionError(f"'{frames.files[0]}' has {V} vertices, but {path} was "
+                                  f"trained on a mesh of {inputs.vertices}: a mesh model "
+                                  f"runs on frames of the mesh it was trained on.")
+        if topology_fingerprint(edges) not in inputs.topologies:
+            raise PredictionError(f"'{frames.files[0]}' has the {V} vertices of the training "
+                                  f"mesh of {path} but other triangles: a mesh model runs on "
+                                  f"frames of the mesh it was trained on.")
+    elif (inputs.corresponded and inputs.vertices is not None
+          and int(frames.pos[0].size(0)) != inputs.vertices):
+        raise PredictionError(f"'{frames.files[0]}' has {int(frames.pos[0].size(0))} points, "
+                              f"but {path} was trained on corresponded frames of "
+                              f"{inputs.vertices} points (point i the same surface point in "
+                              f"every frame): give frames of that point set.")
+    problem = inputs.scale_problem(frames.pos)
+    if problem is not None:
+        k, why = problem
+        raise PredictionError(f"'{frames.files[k]}' {why}.")
+
+
+def prepare_set(frames: Frames, inputs: FrameInputs, knn: Optional[int] = None):
+    r"""The :class:`~pyg_dss.data.SetData` a model trained with :obj:`inputs`
+    sees for :obj:`frames`: :func:`~pyg_dss.frames.frames_to_set` with the
     training options (mesh edges for ``modality="mesh"``, none for points;
     the k-NN graph of :class:`~pyg_dss.transforms.KNNSetGraph` when
     :obj:`knn` is given)."""
-    if data["modality"] == "mesh":
+    if inputs.modality == "mesh":
         if frames.faces is None:
             raise PredictionError(_points_for_mesh_model(frames.files[0]))
         pos = frames.pos
         edge_index = face_to_edge_index(frames.faces.t().contiguous(), pos.size(1))
-    elif not data.get("corresponded", True):
+    elif not inputs.corresponded:
         # Scans without correspondence (FolderFrameSets(kind="points")): frames
         # may differ in size, the set shares through a one-vertex domain.
         pos, edge_index = list(frames.pos), None
@@ -253,9 +259,8 @@ def prepare_set(frames: Frames, data: Dict[str, Any], knn: Optional[int] = None)
                 f"surface point in every frame (corresponded points, aggregated per point "
                 f"over the set), so every frame needs the same points in the same order.")
         pos, edge_index = torch.stack(list(frames.pos)), None
-    return frames_to_set(pos, edge_index, normalize=data["normalize"], scale=data["scale"],
-                         features=data["features"],
-                         corresponded=bool(data.get("corresponded", True)),
+    return frames_to_set(pos, edge_index, normalize=inputs.normalize, scale=inputs.scale,
+                         features=inputs.features, corresponded=inputs.corresponded,
                          transform=None if knn is None else KNNSetGraph(knn))
 
 
@@ -270,6 +275,9 @@ def _device(device: Union[str, torch.device, None]) -> torch.device:
     except RuntimeError:
         raise PredictionError(f"Unknown device {device!r}; use 'auto', 'cpu', 'cuda' or "
                               f"'cuda:N'.") from None
+    if device.type not in DEVICES:
+        raise PredictionError(f"device {str(device)!r} is not supported for prediction; use "
+                              f"'auto', 'cpu', 'cuda' or 'cuda:N'.")
     if device.type == "cuda" and not torch.cuda.is_available():
         raise PredictionError("device 'cuda' was asked for, but torch sees no CUDA device "
                               "(use 'auto' or 'cpu').")
@@ -277,33 +285,42 @@ def _device(device: Union[str, torch.device, None]) -> torch.device:
 
 
 def load_predictor(model_or_checkpoint: Union[str, os.PathLike, Module],
-                   data: Optional[Dict[str, Any]] = None) -> Tuple[Module, Dict[str, Any], str]:
-    r"""``(model, data, name)``: the model of a checkpoint path (loaded
-    safely) or the model given, with the checked input options (:obj:`data`,
-    else the checkpoint's ``data`` entry) and a name for messages."""
+                   data: Union[FrameInputs, Dict[str, Any], None] = None
+                   ) -> Tuple[Module, FrameInputs, str]:
+    r"""``(model, inputs, name)``: the model of a checkpoint path (loaded
+    safely) or the model given, with its checked
+    :class:`~pyg_dss.frames.FrameInputs` (:obj:`data`, else the checkpoint's
+    ``data`` entry) and a name for messages. A model with NaN or infinite
+    weights is refused."""
     if isinstance(model_or_checkpoint, Module):
         if data is None:
-            raise PredictionError("A model object needs data={...}: how its inputs were "
-                                  "prepared (the training set's input_options plus 'target').")
+            raise PredictionError("A model object needs data=: its training set's "
+                                  "FrameSets.inputs(target=...).")
         model, path = model_or_checkpoint, f"{type(model_or_checkpoint).__name__} model"
-        data = input_options({"data": data}, path)
+        inputs = _inputs(data, f"the {path}")
     else:
         path = os.fspath(model_or_checkpoint)
         if not os.path.isfile(path):
             raise FileNotFoundError(f"Checkpoint '{path}' does not exist (or is not a file).")
         model, checkpoint = load_model(path)
-        data = input_options(checkpoint if data is None else {"data": data}, path)
+        inputs = _inputs(checkpoint.get("data") if data is None else data, f"'{path}'")
     if type(model).__name__ not in SET_MODELS:
         raise PredictionError(f"'{path}' holds a {type(model).__name__}; frame-ordering "
                               f"prediction serves models that score the elements of a set "
                               f"({', '.join(SET_MODELS)}).")
-    return model, data, path
+    bad = [name for name, t in (*model.named_parameters(), *model.named_buffers())
+           if t.is_floating_point() and not bool(torch.isfinite(t).all())]
+    if bad:
+        raise PredictionError(f"'{path}' holds non-finite weights (NaN or inf in {bad[0]}"
+                              f"{f' and {len(bad) - 1} more' if len(bad) > 1 else ''}): the "
+                              f"run diverged; use an earlier checkpoint or retrain.")
+    return model, inputs, path
 
 
 @torch.no_grad()
 def predict_first_frame(model_or_checkpoint: Union[str, os.PathLike, Module],
                         frames: Union[Frames, Sequence[str]],
-                        data: Optional[Dict[str, Any]] = None,
+                        data: Union[FrameInputs, Dict[str, Any], None] = None,
                         device: Union[str, torch.device, None] = "auto",
                         in_time_order: bool = False) -> Prediction:
     r"""Which of :obj:`frames` is the first (or the middle one, per the
@@ -315,7 +332,8 @@ def predict_first_frame(model_or_checkpoint: Union[str, os.PathLike, Module],
             model (then :obj:`data` is required).
         frames: a :class:`Frames` or a list of paths, one frame each
             (read by :func:`read_frames` with the checkpoint's modality).
-        data: how inputs are prepared (overrides the checkpoint's entry).
+        data: the model's :class:`~pyg_dss.frames.FrameInputs` (or their
+            dict; overrides the checkpoint's entry).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ...
         in_time_order: the frames are given in their true time order: also
             report whether the prediction is right and Kendall's tau.
@@ -323,19 +341,22 @@ def predict_first_frame(model_or_checkpoint: Union[str, os.PathLike, Module],
     The model runs in eval mode on one set; its output must be
     log-probabilities over the set's elements (checked).
     """
-    model, data, path = load_predictor(model_or_checkpoint, data)
-    knn = _knn(model, data, path)
+    model, inputs, path = load_predictor(model_or_checkpoint, data)
+    knn = _knn(model, inputs, path)
     if not isinstance(frames, Frames):
-        frames = read_frames(frames, data["modality"])
-    target = data["target"]
+        frames = read_frames(frames, inputs.modality)
+    target = inputs.target
     notes = []
-    trained = data.get("set_size")
-    if trained is not None and int(trained) != len(frames):
+    trained = inputs.set_size
+    if trained != len(frames):
         notes.append(f"the model was trained on sets of {int(trained)} frames and sees "
                      f"{len(frames)} here; {type(model).__name__} takes sets of any size, but "
                      f"its accuracy was measured at {int(trained)}.")
     device = _device(device)
-    sets = prepare_set(frames, data, knn)
+    if inputs.modality == "mesh" and frames.faces is None:
+        raise PredictionError(_points_for_mesh_model(frames.files[0]))
+    check_frames(frames, inputs, f"'{path}'")
+    sets = prepare_set(frames, inputs, knn)
     batch = next(iter(SetDataLoader([sets], batch_size=1))).to(device)
     was_training = model.training
     model.to(device).eval()
