@@ -41,8 +41,11 @@ from typing import Any, NamedTuple, Optional
 import torch
 from torch import Tensor
 
+from pyg_dss.data import check_sets
+from pyg_dss.data.checks import structure_problem
+
 __all__ = ["RepeatedGraph", "SetLayout", "find_layout", "with_layout", "layout_of",
-           "layout_matches", "repeated_graph", "check_sets", "num_sets"]
+           "layout_matches", "repeated_graph"]
 
 LAYOUT_KEY = "set_layout"
 
@@ -112,24 +115,6 @@ class SetLayout(NamedTuple):
         return self.set_size is not None
 
 
-def check_sets(sets: Any, where: str = "sets") -> None:
-    """Raises a clear error unless ``sets`` is a :class:`~pyg_dss.data.SetData`
-    or a batch of them (a type check: free under :func:`torch.compile`)."""
-    from pyg_dss.data import SetData
-    if not isinstance(sets, SetData):
-        kind = type(sets).__name__
-        hint = ""
-        if isinstance(sets, Tensor):
-            hint = (" It is a tensor: were the arguments swapped? Call "
-                    "layer(batch.x, batch.edge_index, batch).")
-        elif hasattr(sets, "x") or hasattr(sets, "edge_index"):
-            hint = (" A plain PyG Data/Batch has no set structure: build each set with "
-                    "pyg_dss.data.SetData.from_elements(elements, corresponded=...) and batch "
-                    "the sets with a DataLoader.")
-        raise TypeError(f"{where} must be a pyg_dss.data.SetData or a batch of them, got "
-                        f"{kind}.{hint}")
-
-
 # ----------------------------------------------------------------------------- finding
 def _vertex_counts(sets: Any) -> Tensor:
     nv = sets.num_vertices
@@ -138,17 +123,11 @@ def _vertex_counts(sets: Any) -> Tensor:
     return torch.tensor([int(nv)])
 
 
-def num_sets(sets: Any) -> int:
-    """Number of sets held (1 for a single set), from a size: no host sync."""
-    nv = sets.num_vertices
-    return nv.numel() if isinstance(nv, Tensor) else 1
-
-
 def _dense_sizes_agree(sets: Any, n: int, V: int) -> bool:
     """Whether the index tensors have the sizes of ``B`` sets x ``n``
     elements x ``V`` vertices (sizes only; no division, so that under
     :func:`torch.compile` every size is a multiple of the number of sets)."""
-    B = num_sets(sets)
+    B = sets.num_sets
     N = sets.vertex_index.size(0)
     return (N == B * n * V and sets.element_index.size(0) == N
             and sets.element_set.size(0) == B * n)
@@ -158,7 +137,7 @@ def _dense_pattern(sets: Any, n: int, V: int) -> Tensor:
     """A bool scalar: whether the node, element and set indices follow the
     dense pattern of ``B`` sets x ``n`` elements x ``V`` vertices (the sizes
     must agree, see :func:`_dense_sizes_agree`)."""
-    B = num_sets(sets)
+    B = sets.num_sets
     device = sets.vertex_index.device
     sets_ = torch.arange(B, device=device)
     elements = torch.arange(n, device=device)
@@ -274,14 +253,19 @@ def find_layout(sets: Any, graphs: bool = True) -> SetLayout:
     if counts.numel() and bool((counts == counts[0]).all()) and int(counts[0]) > 0:
         V = int(counts[0])
     n = None
-    if V is not None and num_sets(sets) > 0:
-        n_guess = sets.element_set.size(0) // num_sets(sets)
+    if V is not None and sets.num_sets > 0:
+        n_guess = sets.element_set.size(0) // sets.num_sets
         if n_guess > 0 and _dense_sizes_agree(sets, n_guess, V) \
                 and bool(_dense_pattern(sets, n_guess, V)):
             n = n_guess
+    if n is None:
+        # the general path trusts the index vectors: refuse what validate() would
+        problem = structure_problem(sets)
+        if problem is not None:
+            raise ValueError(f"Invalid {type(sets).__name__}: {problem}")
     element_graph = shared_graph = None
     if graphs and V is not None:
-        N, B = sets.vertex_index.size(0), num_sets(sets)
+        N, B = sets.vertex_index.size(0), sets.num_sets
         edge_index = sets.get("edge_index")
         base = repeated_graph(edge_index, N, V) if edge_index is not None else None
         if base is not None:
@@ -317,7 +301,7 @@ def layout_matches(layout: SetLayout, sets: Any, graphs: bool = True) -> Tensor:
         return ok
     for graph, edge_index, num_nodes in (
             (layout.element_graph, sets.get("edge_index"), sets.vertex_index.size(0)),
-            (layout.shared_graph, sets.shared_edge_index, num_sets(sets) * (V or 0))):
+            (layout.shared_graph, sets.shared_edge_index, sets.num_sets * (V or 0))):
         if graph is None:
             continue
         k = graph.offsets.size(0)

@@ -43,22 +43,16 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-COVERAGES = ("full", "partial", "pooled")
+from .checks import check_elements, check_shared, set_problems, structure_problem
+from .keys import ELEMENT_INDEX_KEYS, NODE_INDEX_KEYS, SET_KEYS, VERTEX_INDEX_KEYS
 
-# Keys that SetData owns, with the count they are offset by when batched.
-_ELEMENT_KEYS = ("element_index", )
-_VERTEX_KEYS = ("vertex_index", "shared_edge_index")
-# Everything SetData owns: never copied into or out of elements as user data.
-_OWN_KEYS = frozenset(_ELEMENT_KEYS + _VERTEX_KEYS + (
-    "shared_edge_attr", "element_set", "num_elements", "num_vertices", "coverage"))
-# Edge-level attributes of an element (rows = edges), checked and split.
-_EDGE_ATTRS = ("edge_attr", "edge_weight")
+__all__ = ["SetData", "split_sets", "coverage_of", "require_single_set", "check_sets"]
 
 
 class SetData(Data):
@@ -74,13 +68,17 @@ class SetData(Data):
         batch = next(iter(DataLoader([s, s], batch_size=2)))
         batch.element_index.max()  # tensor(13): elements of both sets
     """
+    #: The attributes a set owns (its structure); everything else is data.
+    set_keys = SET_KEYS
+
     def __inc__(self, key: str, value: Any, *args, **kwargs) -> Any:
-        if key in _ELEMENT_KEYS:
+        if key in ELEMENT_INDEX_KEYS:
             # Called once per set when a loader collates: the place where a
             # set that a transform broke is stopped before it reaches a model.
             self._check_counts()
+            self._check_structure()
             return self.num_elements
-        if key in _VERTEX_KEYS:
+        if key in VERTEX_INDEX_KEYS:
             return self.num_vertices
         if key == "element_set":
             return 1
@@ -100,8 +98,42 @@ class SetData(Data):
 
     @property
     def num_sets(self) -> int:
-        """Number of sets held (1 for a single set, B for a batch)."""
-        return int(self.element_set.max()) + 1 if self.element_set.numel() else 0
+        """Number of sets held (1 for a single set, B for a batch), from the
+        size of ``num_vertices`` (one entry per set): no host
+        synchronisation, so it also runs inside a compiled graph."""
+        nv = self.num_vertices
+        return nv.numel() if isinstance(nv, Tensor) else 1
+
+    # -- which attribute is what -----------------------------------------
+    # PyG's Data.is_node_attr caches its answer per key in the storage, and
+    # copies share that cache: it goes stale when a set's nodes change
+    # (shared_subgraph, element_subgraph). These decide from the value.
+    def is_node_attr(self, key: str) -> bool:
+        """Whether ``self[key]`` has one row per node (``x``, ``pos``,
+        ``element_index``, ...); the set's other own keys are not."""
+        if key in SET_KEYS:
+            return key in NODE_INDEX_KEYS
+        value = self.get(key)
+        return isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == self.num_nodes
+
+    def is_edge_attr(self, key: str) -> bool:
+        """Whether ``self[key]`` has one row per edge of ``edge_index`` (PyG's
+        convention: ``"edge"`` in the name, e.g. ``edge_attr``); the shared
+        domain's ``shared_edge_*`` are not edges of the elements."""
+        if key in SET_KEYS or key == "edge_index" or "edge" not in key:
+            return False
+        value, edge_index = self.get(key), self.get("edge_index")
+        return (isinstance(value, Tensor) and isinstance(edge_index, Tensor)
+                and value.dim() > 0 and value.size(0) == edge_index.size(1))
+
+    def is_element_attr(self, key: str) -> bool:
+        """Whether ``self[key]`` has one row per element (e.g. a frame's
+        ``time``) and is neither node- nor edge-level."""
+        if key in SET_KEYS or self.is_node_attr(key) or self.is_edge_attr(key):
+            return False
+        value = self.get(key)
+        return (isinstance(value, Tensor) and value.dim() > 0
+                and value.size(0) == self.element_set.numel())
 
     # -- building and splitting ------------------------------------------
     @classmethod
@@ -138,8 +170,8 @@ class SetData(Data):
         if len(elements) == 0:
             raise ValueError("Cannot build a set from zero elements; pass at least one Data.")
         if shared is not None:
-            _check_shared(shared)
-        _check_elements(elements, corresponded, shared)
+            check_shared(shared)
+        check_elements(elements, corresponded, shared)
         vertex_maps: Optional[List[Tensor]] = None
         if shared is not None and "vertex_index" in elements[0]:
             vertex_maps = [e.vertex_index for e in elements]
@@ -244,18 +276,17 @@ class SetData(Data):
         if int((new_vertex >= 0).sum()) != subset.numel():
             raise ValueError("subset holds a vertex more than once; pass distinct ids.")
         for key in self.keys():
-            if key not in _OWN_KEYS and key != "edge_index" and (
+            if key not in SET_KEYS and key != "edge_index" and (
                     "index" in key or key == "face"):
                 raise ValueError(f"shared_subgraph() cannot renumber the attribute {key!r}; "
                                  "remove it first (e.g. turn faces into edges with "
                                  "T.FaceToEdge before building the set).")
 
-        N = self.num_nodes
         node_keep = new_vertex[self.vertex_index] >= 0
         new_node = torch.cumsum(node_keep, 0) - 1
         out = copy.copy(self)
         for key, value in self.items():
-            if key not in _OWN_KEYS and _is_node_level(value, N):
+            if key not in SET_KEYS and self.is_node_attr(key):
                 out[key] = value[node_keep]
         out.element_index = self.element_index[node_keep]
         out.vertex_index = new_vertex[self.vertex_index[node_keep]]
@@ -263,7 +294,7 @@ class SetData(Data):
             ei = self.edge_index
             edge_keep = node_keep[ei[0]] & node_keep[ei[1]]
             for key, value in self.items():
-                if _is_edge_level(key, value, ei.size(1)):
+                if self.is_edge_attr(key):
                     out[key] = value[edge_keep]
             out.edge_index = new_node[ei[:, edge_keep]]
         shared_ei = self.shared_edge_index
@@ -275,14 +306,74 @@ class SetData(Data):
         out.num_nodes = int(node_keep.sum())
         return out
 
+    def element_subgraph(self, subset: Tensor) -> "SetData":
+        r"""The set (or batch) restricted to the elements :obj:`subset`
+        (indices into all elements, distinct, or a boolean mask over them),
+        in the order of :obj:`subset`: each kept element keeps its nodes in
+        their order, its edges (with their edge attributes) and its
+        element-level attributes; the shared domain is unchanged. In a batch,
+        :obj:`subset` must list the elements set by set (it may reorder
+        elements within a set); a set left without elements is refused."""
+        total = self.element_set.numel()
+        device = self.element_index.device
+        subset = torch.as_tensor(subset, device=device)
+        if subset.dtype == torch.bool:
+            if subset.shape != (total, ):
+                raise ValueError(f"A boolean subset needs one entry per element ({total}), "
+                                 f"got shape {tuple(subset.shape)}.")
+            subset = subset.nonzero().view(-1)
+        subset = subset.long().view(-1)
+        if subset.numel() and (int(subset.min()) < 0 or int(subset.max()) >= total):
+            raise ValueError(f"subset holds element ids outside 0..{total - 1}.")
+        new_element = torch.full((total, ), -1, dtype=torch.long, device=device)
+        new_element[subset] = torch.arange(subset.numel(), device=device)
+        if int((new_element >= 0).sum()) != subset.numel():
+            raise ValueError("subset holds an element more than once; pass distinct ids.")
+        element_set = self.element_set[subset]
+        B = self.num_sets
+        per_set = torch.bincount(element_set, minlength=B)
+        if bool((element_set[1:] < element_set[:-1]).any()) or bool((per_set == 0).any()):
+            raise ValueError("subset must keep at least one element of every set and list "
+                             "them set by set (reordering within a set is fine).")
+        node_element = new_element[self.element_index]
+        kept = (node_element >= 0).nonzero().view(-1)
+        order = kept[torch.sort(node_element[kept], stable=True).indices]  # old id of new node
+        new_node = torch.full((self.num_nodes, ), -1, dtype=torch.long, device=device)
+        new_node[order] = torch.arange(order.numel(), device=device)
+        out = copy.copy(self)
+        edge_index = self.get("edge_index")
+        edge_keep = None
+        if edge_index is not None:
+            edge_keep = (new_node[edge_index[0]] >= 0) & (new_node[edge_index[1]] >= 0)
+        for key, value in self.items():
+            if key in SET_KEYS or key in ("edge_index", "ptr"):
+                continue
+            if self.is_node_attr(key):
+                out[key] = value[order]
+            elif edge_keep is not None and self.is_edge_attr(key):
+                out[key] = value[edge_keep]
+            elif self.is_element_attr(key):
+                out[key] = value[subset]
+        if edge_index is not None and edge_keep is not None:
+            out.edge_index = new_node[edge_index[:, edge_keep]]
+        out.element_index = node_element[order]
+        out.vertex_index = self.vertex_index[order]
+        out.element_set = element_set
+        out.num_elements = (per_set if isinstance(self.num_elements, Tensor)
+                            else int(subset.numel()))
+        out.num_nodes = int(order.numel())
+        if self.get("ptr") is not None:  # a batch: nodes per set
+            nodes = torch.bincount(element_set[out.element_index], minlength=B)
+            out.ptr = torch.cat([nodes.new_zeros(1), nodes.cumsum(0)])
+        return out
+
     def _split(self) -> List[Data]:
         """The elements of a single set, every one with its ``vertex_index``."""
         require_single_set(self, "to_elements()")
         n = int(self.num_elements)
-        num_nodes = self.num_nodes
         counts = torch.bincount(self.element_index, minlength=n)
         node_ptr = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
-        skip = (_OWN_KEYS - {"vertex_index"}) | {"num_nodes", "batch", "ptr"}
+        skip = (SET_KEYS - {"vertex_index"}) | {"num_nodes", "batch", "ptr"}
         out = [Data() for _ in range(n)]
         edge_element = None
         if self.edge_index is not None:
@@ -293,16 +384,16 @@ class SetData(Data):
             if key == "edge_index":
                 for i, d in enumerate(out):
                     d.edge_index = value[:, edge_element == i] - node_ptr[i]
-            elif _is_node_level(value, num_nodes):
-                for d, part in zip(out, value.split(counts.tolist())):
+            elif self.is_node_attr(key):
+                for d, part in zip(out, value.split(counts.tolist()), strict=True):
                     d[key] = part
-            elif edge_element is not None and _is_edge_level(key, value, edge_element.numel()):
+            elif edge_element is not None and self.is_edge_attr(key):
                 for i, d in enumerate(out):
                     d[key] = value[edge_element == i]
             elif isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == n:
                 for i, d in enumerate(out):  # shape [1, ...], as PyG's graph-level y
                     d[key] = value[i:i + 1]
-        for d, c in zip(out, counts.tolist()):
+        for d, c in zip(out, counts.tolist(), strict=True):
             d.num_nodes = c
         return out
 
@@ -328,6 +419,17 @@ class SetData(Data):
                 "set), so its elements no longer share their vertices. To subsample a "
                 "corresponded set, use pyg_dss.transforms.SubsampleVertices(k) (the same "
                 "vertices in every element).")
+
+    def _check_structure(self) -> None:
+        """The structural checks of :meth:`validate` (O(N) tensor passes) when
+        a single set is collated: an unsorted ``element_index``, a vertex
+        repeated within an element, an edge across elements, an element
+        without nodes."""
+        if isinstance(self.num_elements, Tensor) and self.num_elements.numel() != 1:
+            return  # a batch being re-collated: its sets were checked already
+        problem = structure_problem(self)
+        if problem is not None:
+            raise ValueError(f"Invalid {self.__class__.__name__}: {problem}")
 
     def _check_edge_range(self, edge_index: Tensor) -> None:
         """One pass over ``edge_index`` when a single set is collated: an
@@ -356,7 +458,7 @@ class SetData(Data):
                 (default); otherwise warn about each and return :obj:`False`.
         """
         status = super().validate(raise_on_error)
-        problems = _set_problems(self)
+        problems = set_problems(self)
         for p in problems:
             if raise_on_error:
                 raise ValueError(f"Invalid {self.__class__.__name__}: {p}")
@@ -402,278 +504,18 @@ def _edges_or_empty(edge_index: Optional[Tensor]) -> Tensor:
     return edge_index.clone() if edge_index is not None else torch.empty(2, 0, dtype=torch.long)
 
 
-def _is_node_level(value: Any, num_nodes: int) -> bool:
-    return isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == num_nodes
-
-
-def _is_edge_level(key: str, value: Any, num_edges: int) -> bool:
-    # PyG's own convention for edge-level attributes: 'edge' in the name.
-    return (isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == num_edges
-            and "edge" in key and key != "edge_index" and not key.startswith("shared_"))
-
-
-# -- checks of the input of from_elements ------------------------------------
-def _check_edges(where: str, edge_index: Any, num_nodes: int, node_word: str) -> None:
-    if not isinstance(edge_index, Tensor) or edge_index.dtype != torch.long or \
-            edge_index.dim() != 2 or edge_index.size(0) != 2:
-        shape = tuple(edge_index.shape) if isinstance(edge_index, Tensor) else type(edge_index)
-        raise ValueError(f"{where}: 'edge_index' must be a long tensor of shape [2, E], got "
-                         f"{shape}" + (f" ({edge_index.dtype})" if isinstance(
-                             edge_index, Tensor) else "") + ".")
-    if edge_index.numel() == 0:
-        return
-    lo, hi = (int(v) for v in torch.aminmax(edge_index))
-    if lo < 0 or hi >= num_nodes:
-        bad = lo if lo < 0 else hi
-        col = int(((edge_index < 0) | (edge_index >= num_nodes)).any(0).nonzero()[0])
-        raise ValueError(f"{where}: edge {col} of 'edge_index' refers to {node_word} {bad}, "
-                         f"but there are {num_nodes} {node_word}s (ids 0..{num_nodes - 1})"
-                         + ("; in a set it would become an edge into another element."
-                            if node_word == "node" else "."))
-
-
-def _check_rows(where: str, data: Data, key: str, rows: int, what: str) -> None:
-    value = data.get(key)
-    if isinstance(value, Tensor) and (value.dim() == 0 or value.size(0) != rows):
-        raise ValueError(f"{where}: '{key}' has shape {tuple(value.shape)} but needs "
-                         f"{rows} rows (one per {what}).")
-
-
-def _check_shared(shared: Any) -> None:
-    if not isinstance(shared, Data):
-        raise ValueError(f"shared must be a torch_geometric Data (the shared domain graph), "
-                         f"got {type(shared).__name__}.")
-    if shared.num_nodes is None:
-        raise ValueError("The shared domain has no num_nodes; set shared.num_nodes = V.")
-    if shared.get("edge_index") is not None:
-        _check_edges("The shared domain", shared.edge_index, int(shared.num_nodes), "vertex")
-        _check_rows("The shared domain", shared, "edge_attr", shared.edge_index.size(1), "edge")
-    elif shared.get("edge_attr") is not None:
-        raise ValueError("The shared domain has 'edge_attr' but no 'edge_index'.")
-
-
-def _check_elements(elements: List[Data], corresponded: bool, shared: Optional[Data]) -> None:
-    first = elements[0]
-    keys = set(first.keys()) if isinstance(first, Data) else set()
-    for i, e in enumerate(elements):
-        where = f"Element {i}"
-        if not isinstance(e, Data):
-            raise ValueError(f"{where} is a {type(e).__name__}, not a torch_geometric Data.")
-        if e.x is None:
-            raise ValueError(f"{where} has no node features 'x'; set x on every element "
-                             "(for a point cloud or mesh, x=pos is a common choice).")
-        reserved = sorted((set(e.keys()) & _OWN_KEYS) - {"vertex_index"})
-        if reserved:
-            raise ValueError(f"{where} has attributes {reserved} that SetData sets itself; "
-                             "rename them.")
-        if set(e.keys()) != keys:
-            missing = sorted(keys - set(e.keys()))
-            extra = sorted(set(e.keys()) - keys)
-            raise ValueError(f"{where} has different attributes from element 0 "
-                             f"(missing {missing}, extra {extra}); all elements of a set "
-                             "need the same attributes.")
-        if e.x.shape[1:] != first.x.shape[1:]:
-            raise ValueError(f"{where} has {tuple(e.x.shape[1:])} features per node but "
-                             f"element 0 has {tuple(first.x.shape[1:])}.")
-        num_nodes = e.num_nodes
-        for key in ("x", "pos"):
-            _check_rows(where, e, key, num_nodes, "node")
-        if e.get("edge_index") is not None:
-            if i == 0 or e.edge_index is not first.edge_index or num_nodes != first.num_nodes:
-                _check_edges(where, e.edge_index, num_nodes, "node")
-            for key in _EDGE_ATTRS:
-                _check_rows(where, e, key, e.edge_index.size(1), "edge")
-        if "vertex_index" in e:
-            if shared is None:
-                raise ValueError(f"{where} has a 'vertex_index' but no shared domain was "
-                                 "given; pass shared=Data(num_nodes=V, edge_index=...) to "
-                                 "from_elements.")
-            _check_vertex_index(where, e.vertex_index, num_nodes, int(shared.num_nodes))
-        elif shared is not None and not corresponded:
-            raise ValueError(f"{where} has no 'vertex_index'; with shared= and "
-                             "corresponded=False every element needs vertex_index [num_nodes], "
-                             "the shared vertex of each of its nodes.")
-        if not corresponded:
-            continue
-        if shared is not None:
-            V = int(shared.num_nodes)
-            if num_nodes != V:
-                raise ValueError(f"corresponded=True, but element {i} has {num_nodes} nodes "
-                                 f"and the shared domain {V} vertices; a corresponded "
-                                 "element covers every shared vertex once. Use "
-                                 "corresponded=False for elements covering part of it.")
-            continue
-        if num_nodes != first.num_nodes:
-            raise ValueError(f"corresponded=True, but element {i} has {num_nodes} nodes "
-                             f"and element 0 has {first.num_nodes}; corresponded elements "
-                             "share one domain. Use corresponded=False for elements of "
-                             "different sizes.")
-        ei, ei0 = e.edge_index, first.edge_index
-        same_edges = (ei is None and ei0 is None) or (
-            ei is not None and ei0 is not None and torch.equal(ei, ei0))
-        if not same_edges:
-            raise ValueError(f"corresponded=True, but element {i} has different edges "
-                             "(edge_index) from element 0; corresponded elements share one "
-                             "graph. Use corresponded=False for different graphs, or give "
-                             "the shared graph with shared= (elements may then differ in "
-                             "edges).")
-
-
-def _check_vertex_index(where: str, vertex_index: Any, num_nodes: int,
-                        num_vertices: int) -> None:
-    if not isinstance(vertex_index, Tensor) or vertex_index.dtype != torch.long or \
-            vertex_index.shape != (num_nodes, ):
-        shape = tuple(vertex_index.shape) if isinstance(vertex_index, Tensor) else \
-            type(vertex_index).__name__
-        raise ValueError(f"{where}: 'vertex_index' must be a long tensor of shape "
-                         f"[{num_nodes}] (one shared vertex per node), got {shape}.")
-    if num_nodes == 0:
-        return
-    lo, hi = int(vertex_index.min()), int(vertex_index.max())
-    if lo < 0 or hi >= num_vertices:
-        raise ValueError(f"{where}: 'vertex_index' holds vertex {lo if lo < 0 else hi}, but "
-                         f"the shared domain has {num_vertices} vertices (ids 0..."
-                         f"{num_vertices - 1}).")
-    if torch.unique(vertex_index).numel() != num_nodes:
-        raise ValueError(f"{where}: 'vertex_index' maps two nodes to the same shared vertex; "
-                         "an element covers each shared vertex at most once.")
-
-
-# -- validate() ----------------------------------------------------------------
-def _as_list(value: Any, count: int) -> List:
-    if isinstance(value, Tensor):
-        return value.view(-1).tolist()
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    return [value] * count
-
-
-def _set_problems(s: Any) -> List[str]:
-    """Everything that makes a set (or a batch) garbage, as messages that
-    name the set and the element; empty when the set is valid."""
-    for key in ("element_index", "vertex_index", "shared_edge_index", "element_set",
-                "num_elements", "num_vertices"):
-        if s.get(key) is None:
-            return [f"'{key}' is missing; build sets with SetData.from_elements."]
-    N = s.num_nodes
-    element_index, vertex_index = s.element_index, s.vertex_index
-    element_set, shared_ei = s.element_set, s.shared_edge_index
-    num_elements = torch.as_tensor(s.num_elements, device=element_index.device).view(-1)
-    num_vertices = torch.as_tensor(s.num_vertices, device=element_index.device).view(-1)
-    B = num_elements.numel()
-    legacy = ["pooled" if v == 1 else "full" for v in num_vertices.tolist()]
-    coverage = _as_list(s.coverage, B) if s.get("coverage") is not None else legacy
-    batched = B > 1 or isinstance(s, Batch)
-    name = (lambda k: f"set {k}, ") if batched else (lambda k: "")
-
-    for key, t in (("element_index", element_index), ("vertex_index", vertex_index),
-                   ("element_set", element_set), ("shared_edge_index", shared_ei)):
-        if t.dtype != torch.long:
-            return [f"'{key}' must be a long tensor, got {t.dtype}."]
-    if num_vertices.numel() != B or len(coverage) != B:
-        return [f"'num_elements', 'num_vertices' and 'coverage' must have one entry per set, "
-                f"got {B}, {num_vertices.numel()} and {len(coverage)}."]
-    bad = [c for c in coverage if c not in COVERAGES]
-    if bad:
-        return [f"unknown coverage {bad[0]!r}; expected one of {COVERAGES}."]
-    for key, t in (("element_index", element_index), ("vertex_index", vertex_index)):
-        if t.shape != (N, ):
-            return [f"'{key}' has shape {tuple(t.shape)} but the set has {N} nodes: a "
-                    "transform changed the nodes without it (use pyg_dss.transforms)."]
-    total = int(num_elements.sum())
-    if element_set.shape != (total, ):
-        return [f"'element_set' has shape {tuple(element_set.shape)}, expected [{total}] "
-                "(one entry per element)."]
-    sets = torch.arange(B, device=element_set.device)
-    if not torch.equal(element_set, torch.repeat_interleave(sets, num_elements)):
-        return ["'element_set' must list the elements set by set, in order, with "
-                "'num_elements' elements per set."]
-    if shared_ei.dim() != 2 or shared_ei.size(0) != 2:
-        return [f"'shared_edge_index' must have shape [2, E_d], got {tuple(shared_ei.shape)}."]
-
-    problems = []
-    if N and (int(element_index.min()) < 0 or int(element_index.max()) >= total):
-        return [f"'element_index' holds ids outside 0..{total - 1} ({total} elements)."]
-    vertex_ptr = torch.cat([num_vertices.new_zeros(1), num_vertices.cumsum(0)])
-    element_ptr = torch.cat([num_elements.new_zeros(1), num_elements.cumsum(0)])
-    node_set = element_set[element_index]
-    lo, hi = vertex_ptr[node_set], vertex_ptr[node_set + 1]
-    outside = (vertex_index < lo) | (vertex_index >= hi)
-    if bool(outside.any()):
-        i = int(outside.nonzero()[0])
-        k, e = int(node_set[i]), int(element_index[i] - element_ptr[node_set[i]])
-        return problems + [
-            f"{name(k)}element {e}: node {i} has vertex_index {int(vertex_index[i])}, outside "
-            f"its set's shared vertices {int(lo[i])}..{int(hi[i]) - 1} (num_vertices "
-            f"{int(num_vertices[k])})."]
-
-    if shared_ei.numel():
-        vertex_set = torch.repeat_interleave(sets.to(shared_ei.device), num_vertices)
-        V_total = vertex_set.numel()
-        if int(shared_ei.min()) < 0 or int(shared_ei.max()) >= V_total:
-            return problems + [f"'shared_edge_index' refers to vertices outside 0..."
-                               f"{V_total - 1} ({V_total} shared vertices)."]
-        cross = vertex_set[shared_ei[0]] != vertex_set[shared_ei[1]]
-        if bool(cross.any()):
-            j = int(cross.nonzero()[0])
-            problems.append(f"shared edge {j} joins the domains of sets "
-                            f"{int(vertex_set[shared_ei[0, j]])} and "
-                            f"{int(vertex_set[shared_ei[1, j]])}.")
-    shared_attr = s.get("shared_edge_attr")
-    if isinstance(shared_attr, Tensor) and (shared_attr.dim() == 0 or
-                                            shared_attr.size(0) != shared_ei.size(1)):
-        problems.append(f"'shared_edge_attr' has {tuple(shared_attr.shape)} rows but there "
-                        f"are {shared_ei.size(1)} shared edges.")
-
-    edge_index = s.get("edge_index")
-    if isinstance(edge_index, Tensor) and edge_index.numel() and edge_index.dim() == 2 \
-            and 0 <= int(edge_index.min()) and int(edge_index.max()) < N:
-        cross = element_index[edge_index[0]] != element_index[edge_index[1]]
-        if bool(cross.any()):
-            j = int(cross.nonzero()[0])
-            a, b = int(element_index[edge_index[0, j]]), int(element_index[edge_index[1, j]])
-            k = int(element_set[a])
-            problems.append(
-                f"{name(k)}edge {j} of 'edge_index' joins element {a - int(element_ptr[k])} "
-                f"to element {b - int(element_ptr[int(element_set[b])])}: a graph-building "
-                "transform ran on the whole set (apply it per element: "
-                "SetTransform(t, per='element')), or an element's edge_index was out of range.")
-        for key in _EDGE_ATTRS:
-            value = s.get(key)
-            if isinstance(value, Tensor) and (value.dim() == 0 or
-                                              value.size(0) != edge_index.size(1)):
-                problems.append(f"'{key}' has shape {tuple(value.shape)} but there are "
-                                f"{edge_index.size(1)} edges.")
-
-    # Every element of a "full" set covers all of its vertices.
-    sizes = torch.bincount(element_index, minlength=total) if N else \
-        torch.zeros(total, dtype=torch.long, device=element_index.device)
-    full = torch.tensor([c == "full" for c in coverage], device=sizes.device)
-    want = num_vertices[element_set]
-    short = (sizes != want) & full[element_set]
-    if bool(short.any()):
-        j = int(short.nonzero()[0])
-        k = int(element_set[j])
-        got = sizes[element_set == k].tolist()
-        problems.append(
-            f"{name(k)}a corresponded set (coverage 'full') on {int(num_vertices[k])} shared "
-            f"vertices has elements of {got} nodes; every element must cover every vertex "
-            "once. A transform dropped nodes element by element (e.g. T.FixedPoints): use "
-            "pyg_dss.transforms.SubsampleVertices for corresponded sets.")
-    # No element covers a vertex twice (bar the one vertex of a pooled set).
-    if N:
-        pair = element_index * int(num_vertices.max()) + (vertex_index - lo)
-        pair_counts = torch.bincount(pair)
-        pooled = torch.tensor([c == "pooled" for c in coverage], device=pair.device)
-        twice = (pair_counts[pair] > 1) & ~pooled[node_set]
-        if bool(twice.any()):
-            i = int(twice.nonzero()[0])
-            k = int(node_set[i])
-            problems.append(f"{name(k)}element {int(element_index[i] - element_ptr[k])} "
-                            f"covers shared vertex {int(vertex_index[i] - lo[i])} more than "
-                            "once; an element covers each shared vertex at most once.")
-    if N > 1 and bool((element_index[1:] < element_index[:-1]).any()):
-        problems.append("'element_index' is not sorted: the nodes of every element must be "
-                        "contiguous, elements in order (a transform reordered the nodes of "
-                        "the set).")
-    return problems
+def check_sets(sets: Any, where: str = "sets") -> None:
+    """Raises a clear error unless ``sets`` is a :class:`SetData` or a batch
+    of them (a type check: free under :func:`torch.compile`)."""
+    if not isinstance(sets, SetData):
+        kind = type(sets).__name__
+        hint = ""
+        if isinstance(sets, Tensor):
+            hint = (" It is a tensor: were the arguments swapped? Call "
+                    "layer(batch.x, batch.edge_index, batch).")
+        elif hasattr(sets, "x") or hasattr(sets, "edge_index"):
+            hint = (" A plain PyG Data/Batch has no set structure: build each set with "
+                    "pyg_dss.data.SetData.from_elements(elements, corresponded=...) and batch "
+                    "the sets with a DataLoader.")
+        raise TypeError(f"{where} must be a pyg_dss.data.SetData or a batch of them, got "
+                        f"{kind}.{hint}")

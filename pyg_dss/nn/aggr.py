@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch_geometric.utils import scatter
 
-from pyg_dss.layout import SetLayout, layout_of, num_sets
+from pyg_dss.layout import SetLayout, layout_of
 
 REDUCTIONS = ("sum", "mean", "max")
 
@@ -38,7 +38,7 @@ def reduce_dim(x: Tensor, dim: int, reduce: str) -> Tensor:
 def num_shared_vertices(sets: Any, layout: Optional[SetLayout] = None) -> int:
     """Total number of shared-domain vertices held by a set or a batch of sets."""
     if layout is not None and layout.num_vertices is not None:
-        return num_sets(sets) * layout.num_vertices   # from sizes: no host sync
+        return sets.num_sets * layout.num_vertices   # from sizes: no host sync
     n = sets.num_vertices
     return int(n.sum()) if isinstance(n, Tensor) else int(n)
 
@@ -65,7 +65,7 @@ def broadcast(shared: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> 
     """Sends a per-shared-vertex tensor back to every node that maps to it."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense:
-        B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
+        B, n, V = sets.num_sets, layout.set_size, layout.num_vertices
         rest = shared.shape[1:]
         return shared.view(B, 1, V, *rest).expand(B, n, V, *rest).reshape(B * n * V, *rest)
     return shared.index_select(0, sets.vertex_index)
@@ -78,7 +78,7 @@ def add_broadcast(out: Tensor, shared: Tensor, sets: Any,
     ``inplace=True`` (only where no backward needs ``out``)."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense and out.size(0) == sets.vertex_index.size(0):
-        return _DenseAddBroadcast.apply(out, shared, num_sets(sets), layout.set_size,
+        return _DenseAddBroadcast.apply(out, shared, sets.num_sets, layout.set_size,
                                         layout.num_vertices, inplace)
     shared = broadcast(shared, sets, layout)
     return out.add_(shared) if inplace else out + shared
@@ -114,4 +114,4 @@ class _DenseAddBroadcast(torch.autograd.Function):
 
 def dense_blocks(x: Tensor, sets: Any, layout: SetLayout) -> Tensor:
     """``x`` [N, ...] viewed as [B, n, V, ...] (the layout must be dense)."""
-    return x.view(num_sets(sets), layout.set_size, layout.num_vertices, *x.shape[1:])
+    return x.view(sets.num_sets, layout.set_size, layout.num_vertices, *x.shape[1:])

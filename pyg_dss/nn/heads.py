@@ -12,7 +12,8 @@ from torch import Tensor
 from torch.nn import Linear, Module
 from torch_geometric.utils import scatter, to_dense_batch
 
-from pyg_dss.layout import SetLayout, check_sets, layout_of, num_sets
+from pyg_dss.data import check_sets
+from pyg_dss.layout import SetLayout, layout_of
 from pyg_dss.nn.aggr import check_reduce, reduce_dim
 
 
@@ -34,7 +35,7 @@ class ElementPool(Module):
     def forward(self, x: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         layout = layout_of(sets, graphs=False) if layout is None else layout
         if layout.dense and x.size(0) == sets.vertex_index.size(0):
-            B, n, V = num_sets(sets), layout.set_size, layout.num_vertices
+            B, n, V = sets.num_sets, layout.set_size, layout.num_vertices
             blocks = x.view(B * n, V, *x.shape[1:])
             if self.reduce == "max":   # max(), not amax(): its backward is one scatter
                 return blocks.max(dim=1).values
@@ -74,12 +75,12 @@ class DeepSetsLayer(Module):
     def forward(self, z: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         layout = layout_of(sets, graphs=False) if layout is None else layout
         if layout.dense and z.size(0) == _num_elements(sets):
-            B, n = num_sets(sets), layout.set_size
+            B, n = sets.num_sets, layout.set_size
             blocks = z.view(B, n, z.size(-1))
             out = self.lin_element(blocks) + self.lin_set(reduce_dim(blocks, 1, self.aggr)
                                                           ).unsqueeze(1)
             return out.view(B * n, self.out_channels)
-        agg = scatter(z, sets.element_set, dim=0, dim_size=num_sets(sets), reduce=self.aggr)
+        agg = scatter(z, sets.element_set, dim=0, dim_size=sets.num_sets, reduce=self.aggr)
         return self.lin_element(z) + self.lin_set(agg).index_select(0, sets.element_set)
 
     def __repr__(self) -> str:
@@ -93,9 +94,9 @@ def set_log_softmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = Non
     layout = layout_of(sets, graphs=False) if layout is None else layout
     scores = scores.reshape(-1)
     if layout.dense:
-        B, n = num_sets(sets), layout.set_size
+        B, n = sets.num_sets, layout.set_size
         return scores.view(B, n).log_softmax(dim=1).view(B * n)
-    index, B = sets.element_set, num_sets(sets)
+    index, B = sets.element_set, sets.num_sets
     shifted = scores - scatter(scores.detach(), index, dim_size=B, reduce="max"
                                ).index_select(0, index)
     log_norm = scatter(shifted.exp(), index, dim_size=B, reduce="sum").log()
@@ -106,9 +107,9 @@ def set_argmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = None) ->
     """The local index (0..n-1) of the highest-scoring element of each set."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense:
-        return scores.reshape(num_sets(sets), layout.set_size).argmax(dim=1)
+        return scores.reshape(sets.num_sets, layout.set_size).argmax(dim=1)
     dense, _ = to_dense_batch(scores.reshape(-1), sets.element_set, fill_value=float("-inf"),
-                              batch_size=num_sets(sets))
+                              batch_size=sets.num_sets)
     return dense.argmax(dim=1)
 
 
@@ -128,7 +129,7 @@ def set_nll_loss(log_probs: Tensor, sets: Any, target: Optional[Tensor] = None) 
     if not isinstance(target, Tensor) or target.is_floating_point():
         raise TypeError("set_nll_loss: the target must be an integer tensor of local element "
                         f"indices, one per set; got {getattr(target, 'dtype', type(target))}.")
-    B = num_sets(sets)
+    B = sets.num_sets
     target = target.reshape(-1)
     if target.numel() != B:
         raise ValueError(f"set_nll_loss: {target.numel()} targets for {B} sets; give one "

@@ -9,7 +9,8 @@ from torch import Tensor
 from torch.nn import BatchNorm1d, ELU, Module, ModuleList, ReLU
 
 from pyg_dss.checkpoint import register_model
-from pyg_dss.layout import SetLayout, check_sets, layout_of
+from pyg_dss.data import check_sets
+from pyg_dss.layout import SetLayout, layout_of
 from pyg_dss.nn.baselines import AittalaConv, SridharConv
 from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import DeepSetsLayer, ElementPool, set_log_softmax

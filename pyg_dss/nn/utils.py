@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Module
 
-from pyg_dss.layout import RepeatedGraph, SetLayout, check_sets
+from pyg_dss.data import check_sets
+from pyg_dss.layout import RepeatedGraph, SetLayout
 from pyg_dss.nn.aggr import set_aggregate
 
 
