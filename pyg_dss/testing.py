@@ -34,10 +34,6 @@ from torch import Tensor
 LEVELS = ("node", "element", "set")
 SYMMETRIES = ("set", "element", "both")
 
-# Attributes rewritten explicitly by permute_sets; every other tensor is moved
-# by its first dimension: node-level (num_nodes rows) or element-level.
-_INDEX_KEYS = ("edge_index", "element_index", "vertex_index", "shared_edge_index",
-               "element_set")
 
 
 @dataclass
@@ -86,7 +82,6 @@ def permute_sets(batch: Any, symmetry: str = "both",
     element_set = batch.element_set.cpu()
     element_index = batch.element_index.cpu()
     vertex_index = batch.vertex_index.cpu()
-    num_nodes = element_index.numel()
     # The set of every shared vertex, from the sets' vertex counts: elements may
     # cover only part of their domain (a vertex no element holds still belongs
     # to its set, and may be the last one).
@@ -106,20 +101,19 @@ def permute_sets(batch: Any, symmetry: str = "both",
     node_perm = _argsort_within(key, g, symmetry in ("element", "both"))
     new_node = _inverse(node_perm)
 
-    out = copy.copy(batch)
-    num_elements = element_set.numel()
-    for k, value in batch.items():
-        if not isinstance(value, Tensor) or value.dim() == 0 or k in _INDEX_KEYS:
-            continue
-        if k.startswith("shared_") or batch.is_edge_attr(k):
-            continue  # edges keep their order (their endpoints are relabelled)
-        if value.size(0) == num_nodes:
-            out[k] = value[node_perm.to(value.device)]
-        elif value.size(0) == num_elements:
-            out[k] = value[element_perm.to(value.device)]
+    # The elements in their new order (nodes, edges and element-level
+    # attributes follow), then the nodes within every element and the
+    # shared vertices relabelled.
+    reordered = batch.element_subgraph(element_perm.to(device))
+    within = _inverse(element_perm)[element_index]  # new element of each old node
+    first = torch.sort(within, stable=True).indices  # old id of each node of `reordered`
+    step = _inverse(first)[node_perm]  # node of `reordered` of each final node
+    out = copy.copy(reordered)
+    for k in reordered.keys():
+        if reordered.is_node_attr(k) and k not in reordered.set_keys:
+            out[k] = reordered[k][step.to(reordered[k].device)]
     out.element_index = new_element[element_index[node_perm]].to(device)
     out.vertex_index = new_vertex[vertex_index[node_perm]].to(device)
-    out.element_set = element_set[element_perm].to(device)
     out.shared_edge_index = new_vertex[batch.shared_edge_index.cpu()].to(device)
     if batch.get("edge_index") is not None:
         out.edge_index = new_node[batch.edge_index.cpu()].to(device)

@@ -286,3 +286,69 @@ def test_corresponded_with_shared_needs_full_elements():
     with pytest.raises(ValueError, match="element 0 has 2 nodes and the shared domain 3"):
         SetData.from_elements([Data(x=torch.randn(2, 1), vertex_index=torch.tensor([0, 1]))],
                               corresponded=True, shared=Data(num_nodes=3))
+
+
+def test_set_data_owns_its_keys():
+    """One definition of the keys a set owns; node / edge / element
+    attributes told apart by the set, even when their counts coincide."""
+    from conftest import corresponded_set
+    from pyg_dss.transforms.set_transform import _STRUCTURE
+
+    s = corresponded_set(4, 4)  # 16 nodes
+    s.edge_attr = torch.randn(s.edge_index.size(1), 2)
+    s.time = torch.arange(4.0)
+    assert SetData.set_keys >= {"element_index", "vertex_index", "shared_edge_index",
+                                "element_set", "num_elements", "num_vertices", "coverage"}
+    assert set(_STRUCTURE) == set(SetData.set_keys) | {"edge_index"}
+    assert [k for k in ("x", "pos", "element_index", "vertex_index") if s.is_node_attr(k)] == \
+        ["x", "pos", "element_index", "vertex_index"]
+    assert not s.is_node_attr("element_set") and not s.is_node_attr("shared_edge_index")
+    assert s.is_edge_attr("edge_attr") and not s.is_edge_attr("shared_edge_index")
+    assert s.is_element_attr("time") and not s.is_element_attr("y")
+    s.edge_attr = torch.randn(s.num_nodes, 2)  # as many edges as nodes: still edge-level
+    s.edge_index = s.edge_index[:, :s.num_nodes]
+    assert s.is_edge_attr("edge_attr") and not s.is_node_attr("edge_attr")
+
+
+def test_num_sets_has_one_meaning_and_no_host_sync():
+    from conftest import collate, corresponded_set, uncorresponded_set
+
+    sets = [corresponded_set(3, 5), uncorresponded_set([2, 4]), corresponded_set(2, 3)]
+    assert sets[0].num_sets == 1 and collate(sets).num_sets == 3
+    # from a size: it stays right even when element_set is on a device or empty
+    assert collate(sets).num_sets == collate(sets).num_vertices.numel()
+    import pyg_dss.layout as layout
+    assert not hasattr(layout, "num_sets") and "check_sets" not in layout.__all__
+
+
+def test_element_subgraph_keeps_and_reorders_elements():
+    from conftest import collate, partial_set
+
+    torch.manual_seed(0)
+    s = partial_set(6, [2, 3, 4], edge_attr=True)
+    s.time = torch.tensor([10.0, 11.0, 12.0, 13.0])
+    sub = s.element_subgraph(torch.tensor([3, 1]))
+    assert sub.validate() and sub.num_elements == 2 and sub.coverage == "partial"
+    ref = s.to_elements()
+    got = sub.to_elements()
+    for g, r in zip(got, [ref[3], ref[1]], strict=True):
+        assert torch.equal(g.x, r.x) and torch.equal(g.edge_index, r.edge_index)
+        assert torch.equal(g.edge_attr, r.edge_attr) and torch.equal(g.vertex_index, r.vertex_index)
+    assert sub.time.tolist() == [13.0, 11.0]
+    assert torch.equal(s.element_subgraph(torch.tensor([True, False, True, True])).time,
+                       torch.tensor([10.0, 12.0, 13.0]))
+    for bad, message in ((torch.tensor([1, 1]), "more than once"),
+                         (torch.tensor([7]), "outside 0..3"),
+                         (torch.tensor([True]), "one entry per element")):
+        with pytest.raises(ValueError, match=message):
+            s.element_subgraph(bad)
+    # in a batch: reordered within sets; a set left empty is refused
+    other = partial_set(5, [2, 2], edge_attr=True)
+    other.time = torch.tensor([20.0, 21.0, 22.0])
+    batch = collate([s, other])
+    perm = torch.tensor([2, 0, 1, 3, 5, 4, 6])
+    out = batch.element_subgraph(perm)
+    assert out.validate() and out.num_elements.tolist() == [4, 3]
+    assert out.time.tolist() == [12.0, 10.0, 11.0, 13.0, 21.0, 20.0, 22.0]
+    with pytest.raises(ValueError, match="at least one element of every set"):
+        batch.element_subgraph(torch.tensor([0, 1, 2, 3]))

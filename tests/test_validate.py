@@ -160,3 +160,78 @@ def test_from_elements_rejects_out_of_range_edges():
 def test_from_elements_checks_each_element(element, message):
     with pytest.raises(ValueError, match=message):
         SetData.from_elements([element], corresponded=False)
+
+
+def _broken_set(name):
+    """One set that from_elements built and a careless edit then broke; the
+    message validate() gives for it."""
+    torch.manual_seed(0)
+    if name == "unsorted_element_index":
+        s = uncorresponded_set([3, 4])
+        s.element_index = s.element_index.flip(0)
+        del s.edge_index
+        return s, "not sorted"
+    if name == "vertex_twice_in_element":
+        s = partial_set(6, [3, 3], edge_attr=False)
+        s.vertex_index = s.vertex_index.clone()
+        s.vertex_index[1] = s.vertex_index[0]
+        return s, "covers shared vertex .* more than once"
+    if name == "edge_across_elements":
+        s = uncorresponded_set([3, 4])
+        s.edge_index = torch.cat([s.edge_index, torch.tensor([[0], [5]])], dim=1)
+        return s, "edge .* joins element 0 to element 1"
+    if name == "element_without_nodes":  # element 1 of 3 lost its nodes
+        s = uncorresponded_set([2, 3, 2])
+        keep = s.element_index != 1
+        s.x, s.pos = s.x[keep], s.pos[keep]
+        s.element_index = torch.tensor([0, 0, 2, 2])
+        s.vertex_index = torch.zeros(4, dtype=torch.long)
+        s.edge_index = torch.empty(2, 0, dtype=torch.long)
+        s.num_nodes = 4
+        return s, "element 1 has no nodes"
+    raise AssertionError(name)
+
+
+STRUCTURE_BREAKS = ["unsorted_element_index", "vertex_twice_in_element",
+                    "edge_across_elements", "element_without_nodes"]
+
+
+@pytest.mark.parametrize("name", STRUCTURE_BREAKS)
+def test_loader_and_layers_refuse_what_validate_names(name):
+    """Collation and the layers' general path refuse, with validate()'s own
+    message, the sets validate() rejects (before, they ran and scored
+    garbage)."""
+    from pyg_dss.loader import SetDataLoader
+    from pyg_dss.nn import DSSConv
+    from torch_geometric.loader import DataLoader
+    from torch_geometric.nn import GraphConv
+
+    s, message = _broken_set(name)
+    with pytest.raises(ValueError, match=message):
+        s.validate()
+    for Loader in (DataLoader, SetDataLoader):
+        with pytest.raises(ValueError, match=f"^Invalid SetData: .*{message}"):
+            next(iter(Loader([s, s], batch_size=2)))
+    conv = DSSConv(GraphConv(3, 4), GraphConv(3, 4))
+    edge_index = s.edge_index if s.get("edge_index") is not None else torch.empty(
+        2, 0, dtype=torch.long)
+    with pytest.raises(ValueError, match=f"^Invalid SetData: .*{message}"):
+        conv(s.x, edge_index, s)
+
+
+def test_validate_memory_does_not_grow_with_elements_times_vertices():
+    """A batch of many small elements on a large shared domain: the check of
+    repeated vertices is O(N) (was a bincount over elements x vertices)."""
+    num_vertices, elements = 200_000, 2_000
+    # three consecutive shared vertices per element, anywhere in the domain
+    vertex_index = (torch.randint(0, num_vertices - 3, (elements, 1)) + torch.arange(3)).view(-1)
+    s = SetData(x=torch.randn(3 * elements, 1),
+                element_index=torch.arange(elements).repeat_interleave(3),
+                vertex_index=vertex_index, element_set=torch.zeros(elements, dtype=torch.long),
+                shared_edge_index=torch.empty(2, 0, dtype=torch.long),
+                num_elements=elements, num_vertices=num_vertices, coverage="partial")
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        assert s.validate()
+    peak = max(e.cpu_memory_usage for e in prof.key_averages())
+    assert peak < 50 * 2**20, peak  # elements x vertices would be 3.2 GB

@@ -354,36 +354,53 @@ def structure_problem(s: Any) -> Optional[str]:
     element_set = s.element_set
     N, total = element_index.numel(), element_set.numel()
     device = element_index.device
+    if vertex_index.shape != (N, ):
+        return _first_problem(s)
     flags: List[Tensor] = []
     if N:
-        in_range = (element_index >= 0) & (element_index < total)
-        flags.append(~in_range.all())
-        element_index = torch.where(in_range, element_index, 0)
+        lo, hi = torch.aminmax(element_index)
+        flags += [lo < 0, hi >= total]
+        element_index = element_index.clamp(0, max(total - 1, 0))
         flags.append((element_index[1:] < element_index[:-1]).any())
     sizes = (torch.bincount(element_index, minlength=total)[:total] if N
              else torch.zeros(total, dtype=torch.long, device=device))
     flags.append((sizes == 0).any())
     edge_index = s.get("edge_index")
     if isinstance(edge_index, Tensor) and edge_index.dim() == 2 and edge_index.numel() and N:
-        valid = (edge_index >= 0) & (edge_index < N)
-        flags.append(~valid.all())
-        ends = element_index[torch.where(valid, edge_index, 0)]
-        flags.append((ends[0] != ends[1]).any())
-    if N and total and vertex_index.shape == (N,):
-        num_vertices = torch.as_tensor(s.num_vertices, device=device).view(-1)
-        B = num_vertices.numel()
-        flags.append(((element_set < 0) | (element_set >= B)).any())
-        node_set = element_set[element_index].clamp(0, B - 1)
-        vertex_ptr = torch.cumsum(num_vertices, 0) - num_vertices
-        local = vertex_index - vertex_ptr[node_set]
-        flags.append(((local < 0) | (local >= num_vertices[node_set])).any())
-        coverage = _coverages(s, num_vertices.numel())
-        flags.append(_repeated_pairs(element_index, vertex_index, node_set, coverage,
-                                     num_vertices, sizes).any())
-    elif N:
-        flags.append(torch.ones((), dtype=torch.bool, device=device))
+        lo, hi = torch.aminmax(edge_index)
+        flags += [lo < 0, hi >= N]
+        ends = element_index.index_select(0, edge_index.clamp(0, N - 1).view(-1))
+        flags.append((ends[:edge_index.size(1)] != ends[edge_index.size(1):]).any())
+    if N and total:
+        nv = s.num_vertices
+        if not isinstance(nv, Tensor) or nv.numel() == 1:  # one set: no per-node lookups
+            V = int(nv)
+            lo, hi = torch.aminmax(vertex_index)
+            flags += [lo < 0, hi >= V]
+            coverage = _coverages(s, 1)[0]
+            if coverage == "full":  # n x V nodes: every (element, vertex) slot once
+                slot = (element_index * V + vertex_index).clamp(0, N - 1)
+                flags.append((torch.bincount(slot, minlength=N) != 1).any())
+            elif coverage == "partial":
+                zeros = torch.zeros(N, dtype=torch.long, device=device)
+                flags.append(_repeated_pairs(element_index, vertex_index, zeros, ["partial"],
+                                             torch.tensor([V], device=device), sizes).any())
+        else:
+            num_vertices = nv.view(-1).to(device)
+            B = num_vertices.numel()
+            flags.append(((element_set < 0) | (element_set >= B)).any())
+            node_set = element_set[element_index].clamp(0, B - 1)
+            vertex_ptr = torch.cumsum(num_vertices, 0) - num_vertices
+            local = vertex_index - vertex_ptr[node_set]
+            flags.append(((local < 0) | (local >= num_vertices[node_set])).any())
+            flags.append(_repeated_pairs(element_index, vertex_index, node_set,
+                                         _coverages(s, B), num_vertices, sizes).any())
     if not bool(torch.stack(flags).any()):
         return None
+    return _first_problem(s)
+
+
+def _first_problem(s: Any) -> str:
     problems = set_problems(s)
     return problems[0] if problems else (
         "its index vectors are out of range; check it with validate() after every transform.")

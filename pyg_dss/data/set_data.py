@@ -110,9 +110,12 @@ class SetData(Data):
     # (shared_subgraph, element_subgraph). These decide from the value.
     def is_node_attr(self, key: str) -> bool:
         """Whether ``self[key]`` has one row per node (``x``, ``pos``,
-        ``element_index``, ...); the set's other own keys are not."""
+        ``element_index``, ...); the set's other own keys are not, nor are
+        edge attributes when there are as many edges as nodes."""
         if key in SET_KEYS:
             return key in NODE_INDEX_KEYS
+        if self.is_edge_attr(key):
+            return False
         value = self.get(key)
         return isinstance(value, Tensor) and value.dim() > 0 and value.size(0) == self.num_nodes
 

@@ -14,10 +14,9 @@ from pyg_dss.data import SetData, coverage_of, require_single_set
 
 PER = ("set", "element")
 
-# What a transform run once on the whole set must leave as it was: the nodes,
-# the edges and the set's own bookkeeping.
-_STRUCTURE = ("edge_index", "element_index", "vertex_index", "shared_edge_index",
-              "shared_edge_attr", "element_set", "num_elements", "num_vertices", "coverage")
+# What a transform run once on the whole set must leave as it was: the edges
+# and the set's own keys (the nodes are checked by count).
+_STRUCTURE = ("edge_index", *sorted(SetData.set_keys))
 # A node-level attribute that follows the nodes through a per-element
 # transform, so that each node's shared vertex can be recovered after it.
 _NODE_ID = "set_transform_node_id"
@@ -90,8 +89,7 @@ class SetTransform(BaseTransform):
     def _per_set(self, data: SetData) -> SetData:
         num_nodes = data.num_nodes
         structure = {key: data.get(key) for key in _STRUCTURE}
-        node_keys = [k for k, v in data.items() if isinstance(v, Tensor) and v.dim() > 0
-                     and v.size(0) == num_nodes]
+        node_keys = [k for k in data.keys() if data.is_node_attr(k)]
         out = self.transform(copy.copy(data))
         if not isinstance(out, SetData):
             raise ValueError(f"{self.transform} returned a {type(out).__name__}, not the "
