@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 
 from pyg_dss.io import UnreadableFileError
 
+__all__ = ["main", "build_parser"]
+
 #: Errors reported as one line and exit status 2: bad files, checkpoints,
 #: options (every one names what is wrong), and a missing optional package.
 USER_ERRORS = (ValueError, OSError, UnreadableFileError, ImportError)

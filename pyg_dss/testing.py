@@ -31,6 +31,9 @@ from typing import Any, Callable, Optional, Sequence
 import torch
 from torch import Tensor
 
+__all__ = ["SetPermutation", "permute_sets", "assert_equivariant", "DenseSetTransform",
+           "permute_dense_sets", "assert_dense_equivariant", "LEVELS", "SYMMETRIES", "DENSE_LEVELS"]
+
 LEVELS = ("node", "element", "set")
 SYMMETRIES = ("set", "element", "both")
 

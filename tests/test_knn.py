@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from pyg_dss.nn import knn_graph
+from pyg_dss.nn.pointnet import knn_graph
 from pyg_dss.transforms import KNNSetGraph
 from conftest import collate, corresponded_set, partial_set, uncorresponded_set
 

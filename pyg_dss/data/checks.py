@@ -200,7 +200,7 @@ def set_problems(s: Any) -> List[str]:
     if shared_ei.dim() != 2 or shared_ei.size(0) != 2:
         return [f"'shared_edge_index' must have shape [2, E_d], got {tuple(shared_ei.shape)}."]
 
-    problems = []
+    problems: List[str] = []
     if N and (int(element_index.min()) < 0 or int(element_index.max()) >= total):
         return [f"'element_index' holds ids outside 0..{total - 1} ({total} elements)."]
     vertex_ptr = torch.cat([num_vertices.new_zeros(1), num_vertices.cumsum(0)])

@@ -15,6 +15,9 @@ from torch_geometric.datasets import DynamicFAUST as _PyGDynamicFAUST
 from ._io import default_root
 from .base import CachedInMemoryDataset
 
+__all__ = ["DynamicFAUST", "EmptySelectionError", "SUBJECTS", "MALE_SUBJECTS", "FEMALE_SUBJECTS",
+           "SEQUENCES", "non_finite_frames"]
+
 MALE_SUBJECTS = ("50002", "50007", "50009", "50026", "50027")
 FEMALE_SUBJECTS = ("50004", "50020", "50021", "50022", "50025")
 SUBJECTS = tuple(sorted(MALE_SUBJECTS + FEMALE_SUBJECTS))

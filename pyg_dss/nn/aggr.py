@@ -17,6 +17,9 @@ from torch_geometric.utils import scatter
 
 from pyg_dss.layout import SetLayout, layout_of
 
+__all__ = ["set_aggregate", "broadcast", "add_broadcast", "num_shared_vertices", "check_reduce",
+           "reduce_dim", "dense_blocks"]
+
 REDUCTIONS = ("sum", "mean", "max")
 
 

@@ -13,6 +13,8 @@ from pyg_dss.layout import SetLayout, layout_of
 from pyg_dss.nn.aggr import broadcast, set_aggregate
 from pyg_dss.nn.utils import base_in_channels, check_inputs, element_graph, graph_kwarg
 
+__all__ = ["SridharConv", "AittalaConv"]
+
 
 class _BaseThenMix(Module):
     def __init__(self, base: Module, norm: Optional[Module] = None) -> None:

@@ -14,6 +14,8 @@ from pyg_dss.nn.aggr import add_broadcast, check_reduce, dense_blocks, reduce_di
 from pyg_dss.nn.utils import (base_in_channels, check_inputs, element_graph, graph_kwarg,
                               shared_inputs)
 
+__all__ = ["DSSConv"]
+
 
 class DSSConv(Module):
     r"""The Deep Sets for Symmetric elements layer of `Maron et al. (ICML 2020)

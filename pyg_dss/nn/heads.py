@@ -16,6 +16,8 @@ from pyg_dss.data import check_sets
 from pyg_dss.layout import SetLayout, layout_of
 from pyg_dss.nn.aggr import check_reduce, reduce_dim
 
+__all__ = ["ElementPool", "DeepSetsLayer", "set_log_softmax", "set_argmax", "set_nll_loss"]
+
 
 def _num_elements(sets: Any) -> int:
     return sets.element_set.size(0)

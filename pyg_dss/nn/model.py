@@ -19,6 +19,8 @@ from pyg_dss.nn.pointnet import KNNPointNetConv, PointNetLayer
 
 BaseFactory = Callable[[int, int], Module]
 
+__all__ = ["DSSNet", "make_layer", "check_variant", "paper_widths", "BASES", "VARIANTS"]
+
 BASES = {
     "gcn": SetGCNConv,
     "pointnet": PointNetLayer,

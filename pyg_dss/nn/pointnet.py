@@ -12,6 +12,8 @@ import torch_geometric.typing
 
 from pyg_dss.nn.utils import linear
 
+__all__ = ["PointNetLayer", "KNNPointNetConv", "knn_graph"]
+
 # PyG >= 2.7 takes k-NN from pyg-lib, older releases from torch-cluster.
 _PYG_KNN = (getattr(torch_geometric.typing, "WITH_KNN", False)
             or getattr(torch_geometric.typing, "WITH_TORCH_CLUSTER", False))

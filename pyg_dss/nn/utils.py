@@ -13,6 +13,9 @@ from pyg_dss.data import check_sets
 from pyg_dss.layout import RepeatedGraph, SetLayout
 from pyg_dss.nn.aggr import set_aggregate
 
+__all__ = ["check_inputs", "linear", "base_in_channels", "graph_kwarg", "element_graph",
+           "shared_inputs"]
+
 
 def check_inputs(layer: str, x: Any, edge_index: Any, sets: Any,
                  in_channels: Optional[int] = None) -> None:

@@ -77,9 +77,11 @@ def _up_axis(frames: List[np.ndarray], up: Union[str, int]) -> int:
         ext = np.max([f.max(0) - f.min(0) for f in frames], axis=0)
         return int(ext.argmax())
     axes = {"x": 0, "y": 1, "z": 2}
-    if up not in axes and up not in (0, 1, 2):
-        raise ValueError(f"up must be 'auto', 'x', 'y' or 'z', got {up!r}.")
-    return axes.get(up, up)
+    if isinstance(up, str) and up in axes:
+        return axes[up]
+    if up in (0, 1, 2):
+        return int(up)
+    raise ValueError(f"up must be 'auto', 'x', 'y' or 'z', got {up!r}.")
 
 
 def _view(up: int, azim: float, elev: float) -> np.ndarray:
@@ -98,7 +100,7 @@ def _view(up: int, azim: float, elev: float) -> np.ndarray:
 
 
 def _draw_frame(ax, xyz: np.ndarray, faces: Optional[np.ndarray], color: np.ndarray,
-                half: float, point_size: float) -> None:
+                half: np.ndarray, point_size: float) -> None:
     from matplotlib.collections import PolyCollection
 
     ax.set_xlim(-half[0], half[0])
@@ -140,7 +142,8 @@ def _draw_row(fig, top: float, bottom: float, frames: List[np.ndarray],
         raise ValueError(f"true must index one of the {n} frames, got {true}.")
     if order == "time" and rank is None:
         order = "shown"  # the true order is unknown: draw them as given
-    columns = list(range(n)) if order == "shown" else [int(k) for k in np.argsort(rank)]
+    columns = (list(range(n)) if order == "shown" or rank is None
+               else [int(k) for k in np.argsort(rank)])
     pred = None if probabilities is None else int(np.argmax(probabilities))
 
     rot = _view(_up_axis(frames, up), azim, elev)
@@ -287,7 +290,8 @@ def plot_sets(sets: Sequence[Dict[str, Any]], path: Optional[str] = None,
     fig_h = sum(row_in)
     fig = plt.figure(figsize=(max(1.9 * n_max, 8.0), fig_h))
     top = 1.0
-    for (frames, faces, prob, true, rank, order, target, title), h in zip(rows, row_in, strict=True):
+    for row, h in zip(rows, row_in, strict=True):
+        frames, faces, prob, true, rank, order, target, title = row
         bottom = top - h / fig_h
         caption = _caption(len(frames), prob, true, rank,
                            order if rank is not None else "shown", target)

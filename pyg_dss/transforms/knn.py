@@ -7,6 +7,8 @@ from torch_geometric.utils import scatter
 from pyg_dss.data import SetData, coverage_of, require_single_set
 from pyg_dss.nn.pointnet import knn_graph
 
+__all__ = ["KNNSetGraph"]
+
 
 class KNNSetGraph(BaseTransform):
     r"""Connects the points of every element of a set to their ``k`` nearest

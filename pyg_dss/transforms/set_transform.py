@@ -12,6 +12,8 @@ from torch_geometric.utils import subgraph
 
 from pyg_dss.data import SetData, coverage_of, require_single_set
 
+__all__ = ["SetTransform", "PER"]
+
 PER = ("set", "element")
 
 # What a transform run once on the whole set must leave as it was: the edges

@@ -6,6 +6,8 @@ from torch_geometric.transforms import BaseTransform
 
 from pyg_dss.data import SetData, coverage_of, require_single_set
 
+__all__ = ["SubsampleVertices"]
+
 
 class SubsampleVertices(BaseTransform):
     r"""Keeps ``num`` vertices of the shared domain of a set, drawn uniformly
