@@ -11,7 +11,8 @@ rounds is printed):
 
 * ``collate``: :class:`~torch_geometric.loader.DataLoader`'s collation of the
   batch, with the checks :meth:`SetData.__inc__` runs (node counts of every
-  set; ``edge_index`` in range);
+  set; ``edge_index`` in range; the structural checks of
+  :func:`pyg_dss.data.checks.structure_problem`);
 * ``collate_unchecked``: the same collation with those checks switched off;
 * ``collate_checks_alone``: those checks alone, on every set of the batch;
 * ``validate_sets``: :meth:`SetData.validate` on every set of the batch;
@@ -36,21 +37,24 @@ import torch
 from torch_geometric.data import Data
 from torch_geometric.loader.dataloader import Collater
 
-import pyg_dss.data as set_data
+import pyg_dss.data.set_data as set_data
 from layers import torus_edges
 from pyg_dss.data import SetData
 
 
 @contextmanager
 def checks_off() -> Iterator[None]:
-    saved = (SetData._check_counts, SetData._check_edge_range, set_data._check_elements)
-    SetData._check_counts = lambda self: None
-    SetData._check_edge_range = lambda self, edge_index: None
-    set_data._check_elements = lambda elements, corresponded, shared: None
+    saved = (SetData._check_counts, SetData._check_edge_range, SetData._check_structure,
+             set_data.check_elements)
+    SetData._check_counts = lambda self: None  # type: ignore[method-assign]
+    SetData._check_edge_range = lambda self, edge_index: None  # type: ignore[method-assign]
+    SetData._check_structure = lambda self: None  # type: ignore[method-assign]
+    set_data.check_elements = lambda elements, corresponded, shared: None
     try:
         yield
     finally:
-        SetData._check_counts, SetData._check_edge_range, set_data._check_elements = saved
+        (SetData._check_counts, SetData._check_edge_range, SetData._check_structure,
+         set_data.check_elements) = saved
 
 
 def main() -> None:
@@ -88,14 +92,14 @@ def main() -> None:
     tasks: Dict[str, Callable[[], object]] = {
         "collate": lambda: collate(sets),
         "collate_unchecked": unchecked(lambda: collate(sets)),
-        "collate_checks_alone": lambda: [(s._check_counts(), s._check_edge_range(s.edge_index))
-                                         for s in sets],
+        "collate_checks_alone": lambda: [(s._check_counts(), s._check_edge_range(s.edge_index),
+                                          s._check_structure()) for s in sets],
         "validate_sets": lambda: [s.validate() for s in sets],
         "validate_batch": lambda: batch.validate(),
         "from_elements": lambda: SetData.from_elements(elements, corresponded=True),
         "from_elements_unchecked": unchecked(
             lambda: SetData.from_elements(elements, corresponded=True)),
-        "from_elements_checks_alone": lambda: set_data._check_elements(elements, True, None),
+        "from_elements_checks_alone": lambda: set_data.check_elements(elements, True, None),
     }
     # Every ratio compares two tasks timed next to each other, in alternating
     # order; everything is divided by the unchecked operation it adds to.
