@@ -19,7 +19,10 @@ def test_every_script_is_listed():
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_script_starts(script):
     res = subprocess.run([sys.executable, script, "--help"], cwd=BENCHMARKS,
-                         env=dict(os.environ, OMP_NUM_THREADS="1"), capture_output=True,
+                         env=dict(os.environ, OMP_NUM_THREADS="1",  # this checkout's package
+                                  PYTHONPATH=os.pathsep.join([str(BENCHMARKS.parent),
+                                                              os.environ.get("PYTHONPATH", "")])),
+                         capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "usage:" in res.stdout
