@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import copy
 import warnings
-from typing import Any, List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -265,19 +265,7 @@ class SetData(Data):
                              "'pooled' (uncorresponded: a one-vertex domain); subsample its "
                              "elements with SetTransform(T.FixedPoints(k), per='element').")
         V = int(self.num_vertices)
-        subset = torch.as_tensor(subset, device=self.vertex_index.device)
-        if subset.dtype == torch.bool:
-            if subset.shape != (V, ):
-                raise ValueError(f"A boolean subset needs one entry per shared vertex ({V}), "
-                                 f"got shape {tuple(subset.shape)}.")
-            subset = subset.nonzero().view(-1)
-        subset = subset.long().view(-1)
-        if subset.numel() and (int(subset.min()) < 0 or int(subset.max()) >= V):
-            raise ValueError(f"subset holds vertex ids outside 0..{V - 1}.")
-        new_vertex = torch.full((V, ), -1, dtype=torch.long, device=subset.device)
-        new_vertex[subset] = torch.arange(subset.numel(), device=subset.device)
-        if int((new_vertex >= 0).sum()) != subset.numel():
-            raise ValueError("subset holds a vertex more than once; pass distinct ids.")
+        subset, new_vertex = _renumbering(subset, V, "shared vertex", self.vertex_index.device)
         for key in self.keys():
             if key not in SET_KEYS and key != "edge_index" and (
                     "index" in key or key == "face"):
@@ -319,19 +307,7 @@ class SetData(Data):
         elements within a set); a set left without elements is refused."""
         total = self.element_set.numel()
         device = self.element_index.device
-        subset = torch.as_tensor(subset, device=device)
-        if subset.dtype == torch.bool:
-            if subset.shape != (total, ):
-                raise ValueError(f"A boolean subset needs one entry per element ({total}), "
-                                 f"got shape {tuple(subset.shape)}.")
-            subset = subset.nonzero().view(-1)
-        subset = subset.long().view(-1)
-        if subset.numel() and (int(subset.min()) < 0 or int(subset.max()) >= total):
-            raise ValueError(f"subset holds element ids outside 0..{total - 1}.")
-        new_element = torch.full((total, ), -1, dtype=torch.long, device=device)
-        new_element[subset] = torch.arange(subset.numel(), device=device)
-        if int((new_element >= 0).sum()) != subset.numel():
-            raise ValueError("subset holds an element more than once; pass distinct ids.")
+        subset, new_element = _renumbering(subset, total, "element", device)
         element_set = self.element_set[subset]
         B = self.num_sets
         per_set = torch.bincount(element_set, minlength=B)
@@ -522,3 +498,24 @@ def check_sets(sets: Any, where: str = "sets") -> None:
                     "the sets with a DataLoader.")
         raise TypeError(f"{where} must be a pyg_dss.data.SetData or a batch of them, got "
                         f"{kind}.{hint}")
+
+
+def _renumbering(subset: Any, count: int, what: str,
+                 device: torch.device) -> Tuple[Tensor, Tensor]:
+    r"""``(ids, new_id)``: :obj:`subset` (distinct ids among :obj:`count`, or
+    a boolean mask over them) as ids, and for every old id its position in
+    :obj:`subset` (-1 when left out)."""
+    subset = torch.as_tensor(subset, device=device)
+    if subset.dtype == torch.bool:
+        if subset.shape != (count, ):
+            raise ValueError(f"A boolean subset needs one entry per {what} ({count}), "
+                             f"got shape {tuple(subset.shape)}.")
+        subset = subset.nonzero().view(-1)
+    subset = subset.long().view(-1)
+    if subset.numel() and (int(subset.min()) < 0 or int(subset.max()) >= count):
+        raise ValueError(f"subset holds {what} ids outside 0..{count - 1}.")
+    new_id = torch.full((count, ), -1, dtype=torch.long, device=device)
+    new_id[subset] = torch.arange(subset.numel(), device=device)
+    if int((new_id >= 0).sum()) != subset.numel():
+        raise ValueError(f"subset holds a {what} more than once; pass distinct ids.")
+    return subset, new_id
