@@ -174,7 +174,7 @@ def _points_for_mesh_model(path: str) -> str:
     return (f"'{path}' is a point cloud (no triangles), but this model was trained on meshes "
             f"(modality 'mesh': its layers run on the mesh edges). Give it mesh files "
             f"(.obj, .ply, .off with faces), or use a model trained on points "
-            f"(examples/faust_first_frame.py --modality points).")
+            f"(FrameSets(..., modality='points')).")
 
 
 # ---------------------------------------------------------------------------
