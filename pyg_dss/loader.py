@@ -39,4 +39,5 @@ class SetDataLoader(DataLoader):
     def __init__(self, dataset: Any, batch_size: int = 1, shuffle: bool = False,
                  **kwargs: Any) -> None:
         super().__init__(dataset, batch_size, shuffle, **kwargs)
-        self.collate_fn = LayoutCollater(self.collate_fn)
+        # torch's DataLoader sets collate_fn in __init__ without an annotation
+        self.collate_fn = LayoutCollater(self.collate_fn)  # type: ignore[has-type]

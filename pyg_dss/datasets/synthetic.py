@@ -251,8 +251,8 @@ def motion_angles(motion: str, shape: Dict[str, float], T: int,
         raise ValueError(f"Unknown motion '{motion}'; choose from {list(MOTIONS)}.")
     ang.pop("root_sway", None)
     # Independent per-frame pose jitter.
-    for k in _ANGLES:
-        ang[k] = ang[k] + rng.normal(0.0, 0.03 if k != "heading" else 0.01, T)
+    for name in _ANGLES:
+        ang[name] = ang[name] + rng.normal(0.0, 0.03 if name != "heading" else 0.01, T)
     return ang, drop
 
 
