@@ -2,6 +2,8 @@
 uncorresponded (elements of different sizes), batched with variable n."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import List
 
 import pytest
@@ -11,6 +13,13 @@ from torch_geometric.loader import DataLoader
 from torch_geometric.utils import erdos_renyi_graph, to_undirected
 
 from pyg_dss.data import SetData
+
+# The tests mirror the package in folders; a test module imports helpers of
+# another one by name (from test_io import Payload), wherever it lives.
+for _folder in sorted(p for p in Path(__file__).parent.iterdir()
+                      if p.is_dir() and not p.name.startswith((".", "_"))):
+    if str(_folder) not in sys.path:
+        sys.path.append(str(_folder))
 
 
 def random_graph(num_nodes: int, p: float = 0.4) -> torch.Tensor:

@@ -1,7 +1,7 @@
 """Trust in the dataset folder: nothing in it runs code, caches cannot go
 stale, bad raw data is refused with its file, sequence and frame named, and
 unusable folders are refused before any work. Dynamic FAUST folders are
-generated in the real schema (tests/test_datasets.py::write_dfaust)."""
+generated in the real schema (tests/datasets/test_datasets.py::write_dfaust)."""
 import os
 import tempfile
 import threading

@@ -19,7 +19,7 @@ from pyg_dss.frames import FrameInputs
 from pyg_dss.io import TEMP_PREFIX
 from pyg_dss.nn import DSSNet
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SCRIPT = EXAMPLES / "faust_first_frame.py"
 sys.path.insert(0, str(EXAMPLES))

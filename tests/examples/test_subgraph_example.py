@@ -11,7 +11,7 @@ from pyg_dss.checkpoint import load_model
 from pyg_dss.nn import SubgraphGNN
 from pyg_dss.runs import EpochLog
 
-SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "subgraph_gnn.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "examples" / "subgraph_gnn.py"
 sys.path.insert(0, str(SCRIPT.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 

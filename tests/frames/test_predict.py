@@ -26,7 +26,7 @@ from pyg_dss.nn import DSSNet
 from pyg_dss.frames import PredictionError, predict_first_frame, read_frames
 from pyg_dss.transforms import KNNSetGraph
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "examples"))
 
 import faust_first_frame as ffe  # noqa: E402
