@@ -292,9 +292,10 @@ def test_processed_that_is_a_file_refused(tmp_path):
 def test_cache_follows_umask_and_stale_temp_files_are_removed(tmp_path):
     processed = tmp_path / "processed"
     processed.mkdir()
-    # A writer killed mid-save (pid 999999 is not running) left a big temp file.
-    stale = processed / f"{TEMP_PREFIX}{os.uname().nodename.replace('-', '_')}-999999-abc"
+    # A writer killed mid-save a minute ago left a big temp file (nobody holds its lock).
+    stale = processed / f"{TEMP_PREFIX}abc"
     stale.write_bytes(b"x" * 1000)
+    os.utime(stale, (os.path.getmtime(stale) - 60,) * 2)
     old = os.umask(0o022)
     try:
         ds = SyntheticBodies(str(tmp_path), **TINY_BODIES)
