@@ -280,12 +280,16 @@ def test_raw_file_identity_follows_the_files(tmp_path):
     assert raw_file_identity(str(root)) == first
     path = root / "a" / "frame_1.obj"
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1000))
-    touched = raw_file_identity(str(root))
-    assert touched != first
+    assert raw_file_identity(str(root)) == first  # touched: the same content
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"v 0", b"v 1", 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, time put back
+    edited = raw_file_identity(str(root))
+    assert edited != first
     os.rename(path, root / "a" / "frame_7.obj")
-    assert raw_file_identity(str(root)) not in (first, touched)
+    assert raw_file_identity(str(root)) not in (first, edited)
     write_mesh(str(root / "a" / "frame_8.obj"), v, f)
-    assert len({first, touched, raw_file_identity(str(root))}) == 3
+    assert len({first, edited, raw_file_identity(str(root))}) == 3
 
 
 def test_frame_sets_draw_from_a_folder(tmp_path):
