@@ -27,8 +27,7 @@ import os
 import re
 import secrets
 import shutil
-import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 
@@ -36,9 +35,6 @@ __all__ = ["UnreadableFileError", "atomic_write", "atomic_torch_save", "atomic_w
            "atomic_write_text", "safe_torch_load", "load_json", "remove_stale_temp_files"]
 
 TEMP_PREFIX = ".pyg_dss-tmp-"
-#: An unlocked temporary file younger than this is left alone: its writer may
-#: be between creating it and locking it.
-GRACE_S = 5.0
 
 
 class UnreadableFileError(ValueError):
@@ -50,6 +46,22 @@ def _temp_name(folder: str) -> str:
     return os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(12)}")
 
 
+def _locked_temp_file(folder: str) -> Tuple[str, int]:
+    r"""A new temporary file in :obj:`folder` and its descriptor, holding an
+    exclusive lock until closed: the sign to :func:`remove_stale_temp_files`
+    that its writer is alive."""
+    while True:
+        tmp = _temp_name(folder)
+        # os.open with 0o666 lets the kernel apply the umask, as open() does
+        # (tempfile.mkstemp would force 0o600 on every cache and checkpoint).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            return tmp, fd
+        # A cleaner took it between creating and locking: take another.
+        os.close(fd)
+
+
 def atomic_write(path: str, write: Callable[[Any], None], binary: bool = True) -> None:
     r"""Calls ``write(f)`` on a new temporary file next to :obj:`path`, syncs
     it and moves it onto :obj:`path` in one step.  On any error (or a kill)
@@ -57,14 +69,8 @@ def atomic_write(path: str, write: Callable[[Any], None], binary: bool = True) -
     errors and by :func:`remove_stale_temp_files` after a kill."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = _temp_name(folder)
-    # os.open with 0o666 lets the kernel apply the umask, as open() does
-    # (tempfile.mkstemp would force 0o600 on every cache and checkpoint).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp, fd = _locked_temp_file(folder)
     try:
-        # Held until the file is closed: tells remove_stale_temp_files that
-        # this writer is alive.
-        fcntl.flock(fd, fcntl.LOCK_EX)
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
             f.flush()
@@ -181,9 +187,10 @@ def load_json(path: str, what: str = "file") -> Any:
 
 def remove_stale_temp_files(folder: str) -> int:
     r"""Deletes temporary files of interrupted :func:`atomic_write` calls in
-    :obj:`folder` (not recursive): those whose writer's lock is free and that
-    are older than :data:`GRACE_S`.  Returns how many were removed.  Files of
-    live writers (on any host or in any PID namespace) are left alone."""
+    :obj:`folder` (not recursive): those whose writer's lock is free.
+    Returns how many were removed.  Files of live writers (on any host or in
+    any PID namespace) are left alone; a writer that has created its file but
+    not yet locked it finds it removed and takes another."""
     if not os.path.isdir(folder):
         return 0
     removed = 0
@@ -201,9 +208,8 @@ def remove_stale_temp_files(folder: str) -> int:
             os.close(fd)
             continue
         try:
-            if time.time() - os.fstat(fd).st_mtime > GRACE_S:
-                os.remove(path)
-                removed += 1
+            os.remove(path)
+            removed += 1
         except FileNotFoundError:
             pass
         finally:

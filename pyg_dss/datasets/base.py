@@ -67,6 +67,7 @@ Writing a subclass::
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -312,7 +313,8 @@ def _write_error(folder: str) -> Optional[OSError]:
     except OSError as e:
         return e
     os.close(fd)
-    os.remove(probe)
+    with contextlib.suppress(FileNotFoundError):  # a cleaner may have taken it
+        os.remove(probe)
     return None
 
 
