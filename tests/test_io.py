@@ -169,14 +169,14 @@ def test_checkpoint_rebuilds_model(tmp_path):
     again, ckpt = load_model(str(tmp_path / "m.pt"))
     assert isinstance(again, DSSNet) and again.config == model.config
     assert ckpt["epoch"] == 3 and ckpt["metrics"] == {"acc": 0.5}
-    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items()):
+    for (k, a), (_, b) in zip(model.state_dict().items(), again.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     # A bare state_dict is refused with a message that says what to do.
     torch.save(model.state_dict(), tmp_path / "bare.pt")
     with pytest.raises(UnreadableFileError, match="not a pyg-dss model checkpoint"):
         load_model(str(tmp_path / "bare.pt"))
     with pytest.raises(ValueError, match="custom base"):
-        DSSNet(3, base=lambda i, o: torch.nn.Linear(i, o)).config
+        _ = DSSNet(3, base=lambda i, o: torch.nn.Linear(i, o)).config
 
 
 def test_writer_whose_file_a_cleaner_took_takes_another(tmp_path, monkeypatch):

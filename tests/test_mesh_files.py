@@ -225,7 +225,7 @@ def test_point_sequences_pcd_xyz_ply(tmp_path):
         for backend in backends:
             data = read_point_sequence(str(folder), backend=backend)
             assert data.frame_ptr.tolist() == [0, 30, 71, 96]
-            for got, want in zip(point_frames(data), clouds):
+            for got, want in zip(point_frames(data), clouds, strict=True):
                 np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="backend='trimesh' cannot serve .pcd"):
         read_point_sequence(str(tmp_path / "pcd"), backend="trimesh")
