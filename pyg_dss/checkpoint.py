@@ -136,7 +136,7 @@ def model_from_checkpoint(checkpoint: Dict[str, Any], path: str = "checkpoint") 
     if not isinstance(name, str) or name not in MODELS:
         raise UnreadableFileError(f"'{path}': model_class {name!r} is not a model this "
                                   f"version of pyg-dss knows (known: {sorted(MODELS)}).")
-    cls = MODELS[name]
+    cls: Any = MODELS[name]  # a registered model: it has from_config
     config = _checked_config(cls, checkpoint.get("model_config"), path)
     state = checkpoint.get("state_dict")
     if not isinstance(state, dict) or not all(
