@@ -14,8 +14,11 @@ classmethod that rebuilds it.
 """
 from __future__ import annotations
 
+import inspect
 from typing import Any, Dict, Tuple, Type
 
+import torch
+from torch import Tensor
 from torch.nn import Module
 
 from pyg_dss.io import UnreadableFileError, atomic_torch_save, safe_torch_load
@@ -50,9 +53,77 @@ def save_model(path: str, model: Module, **extra: Any) -> None:
                        "state_dict": model.state_dict(), **extra}, path)
 
 
+def _fail(path: str, field: str, why: str) -> UnreadableFileError:
+    return UnreadableFileError(f"'{path}': {field} {why}; the checkpoint was edited or written "
+                               f"by another program: use the file pyg-dss saved.")
+
+
+def _plain(value: Any) -> bool:
+    r"""JSON-like data: no class, tensor or other object a config could
+    smuggle in (``weights_only`` admits some, e.g. ``DeviceMesh``)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain(v) for k, v in value.items())
+    return False
+
+
+def _same_kind(value: Any, like: Any) -> bool:
+    r"""Whether :obj:`value` has the type of the default :obj:`like`
+    (numbers as numbers, sequences with items of the default's items)."""
+    if isinstance(like, bool):
+        return isinstance(value, bool)
+    if isinstance(like, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(like, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(like, str):
+        return isinstance(value, str)
+    if isinstance(like, (list, tuple)):
+        return isinstance(value, (list, tuple)) and (
+            not like or all(_same_kind(v, like[0]) for v in value))
+    return True
+
+
+def _checked_config(cls: Type[Module], config: Any, path: str) -> Dict[str, Any]:
+    r"""The configuration as keyword arguments of ``cls``: plain values, known
+    fields, the types of the constructor's defaults."""
+    if not isinstance(config, dict):
+        raise _fail(path, "model_config", f"is a {type(config).__name__}, not a dict")
+    params = inspect.signature(cls.__init__).parameters
+    for name, value in config.items():
+        if not isinstance(name, str) or name not in params or name == "self":
+            raise _fail(path, f"model_config[{name!r}]", f"is not an argument of "
+                        f"{cls.__name__} (it takes {[p for p in params if p != 'self']})")
+        if not _plain(value):
+            raise _fail(path, f"model_config[{name!r}]", f"holds a {type(value).__name__}; "
+                        f"a config holds plain values only (names, numbers, lists)")
+        default = params[name].default
+        expected = (1 if params[name].annotation in ("int", int) else default)
+        if expected is not inspect.Parameter.empty and expected is not None \
+                and not _same_kind(value, expected):
+            raise _fail(path, f"model_config[{name!r}]", f"is {value!r}, not of the type of "
+                        f"{cls.__name__}'s {name} (e.g. {expected!r})")
+    missing = [n for n, p in params.items() if n != "self" and p.default is p.empty
+               and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and n not in config]
+    if missing:
+        raise _fail(path, "model_config", f"lacks {missing}")
+    return dict(config)
+
+
 def model_from_checkpoint(checkpoint: Dict[str, Any], path: str = "checkpoint") -> Module:
     r"""Builds the model a loaded checkpoint dict describes and loads its
-    weights (the model is on the CPU, in training mode)."""
+    weights (the model is on the CPU, in training mode).
+
+    The configuration must be plain values of the model's constructor
+    arguments (names such as the base and variant are checked by the model
+    against its own lists); the model is first built on the ``meta`` device
+    (no memory) and its parameter names and shapes are compared with the
+    state dict, so a configuration that does not fit its weights is refused
+    before anything is allocated. Every problem is an
+    :class:`~pyg_dss.io.UnreadableFileError` naming the file and the field."""
     import pyg_dss.nn  # noqa: F401  (registers the package's models)
 
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
@@ -61,12 +132,47 @@ def model_from_checkpoint(checkpoint: Dict[str, Any], path: str = "checkpoint") 
             f"'{path}' is not a pyg-dss model checkpoint (format {found!r}, expected "
             f"{FORMAT!r}). Bare state_dicts cannot be rebuilt: build the model yourself and "
             "call load_state_dict.")
-    name = checkpoint["model_class"]
-    if name not in MODELS:
-        raise UnreadableFileError(f"'{path}' holds a {name!r} model, which this version of "
-                                  f"pyg-dss does not know (known: {sorted(MODELS)}).")
-    model = MODELS[name].from_config(dict(checkpoint["model_config"]))
-    model.load_state_dict(checkpoint["state_dict"])
+    name = checkpoint.get("model_class")
+    if not isinstance(name, str) or name not in MODELS:
+        raise UnreadableFileError(f"'{path}': model_class {name!r} is not a model this "
+                                  f"version of pyg-dss knows (known: {sorted(MODELS)}).")
+    cls: Any = MODELS[name]  # a registered model: it has from_config
+    config = _checked_config(cls, checkpoint.get("model_config"), path)
+    state = checkpoint.get("state_dict")
+    if not isinstance(state, dict) or not all(
+            isinstance(k, str) and isinstance(v, Tensor) for k, v in state.items()):
+        raise _fail(path, "state_dict", "is not a dict of named tensors")
+    # A width or count larger than all the weights together cannot fit them;
+    # refusing it here also spares building a huge skeleton (num_layers=10**9).
+    numel = sum(t.numel() for t in state.values())
+    for field, value in config.items():
+        if isinstance(value, (list, tuple)) and len(value) > len(state):
+            raise _fail(path, f"model_config[{field!r}]", f"lists {len(value)} sizes, more "
+                        f"than the {len(state)} tensors of its state_dict")
+        for v in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(v, int) and not isinstance(v, bool) and v > max(numel, 1):
+                raise _fail(path, f"model_config[{field!r}]", f"is {v}, more than all "
+                            f"{numel} numbers of its state_dict together")
+    try:
+        with torch.device("meta"):
+            skeleton = cls.from_config(dict(config))
+    except (TypeError, ValueError) as e:
+        raise _fail(path, "model_config", f"does not build a {name}: "
+                    f"{' '.join(str(e).split())}") from None
+    wanted = skeleton.state_dict()
+    for key, tensor in wanted.items():
+        if key not in state:
+            raise _fail(path, f"state_dict[{key!r}]", f"is missing (model_config "
+                        f"{config} needs it)")
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise _fail(path, f"state_dict[{key!r}]", f"has shape {list(state[key].shape)}, "
+                        f"but model_config {config} needs {list(tensor.shape)}")
+    extra = sorted(set(state) - set(wanted))
+    if extra:
+        raise _fail(path, f"state_dict[{extra[0]!r}]", f"is not a weight of the {name} "
+                    f"model_config describes ({len(extra)} such entries)")
+    model = cls.from_config(dict(config))
+    model.load_state_dict(state)
     return model
 
 

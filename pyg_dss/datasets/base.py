@@ -24,7 +24,9 @@ Each processed file stores a key: the SHA-256 of
   (:func:`pyg_dss.datasets.fingerprint.fingerprint`: code, captured values
   and state, not the repr);
 * :meth:`raw_identity` (default: name, size, modification time and a hash
-  of the first and last MiB of every raw file).
+  of the first and last MiB of every raw file: published archives nobody
+  edits in place; :class:`~pyg_dss.datasets.MeshFolder` hashes the whole
+  content of a user's frames instead).
 
 The file is used only if its key equals the key of the request; otherwise it
 is rebuilt in place and :attr:`cache_status` (also printed to stderr outside
@@ -65,6 +67,7 @@ Writing a subclass::
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -310,7 +313,8 @@ def _write_error(folder: str) -> Optional[OSError]:
     except OSError as e:
         return e
     os.close(fd)
-    os.remove(probe)
+    with contextlib.suppress(FileNotFoundError):  # a cleaner may have taken it
+        os.remove(probe)
     return None
 
 

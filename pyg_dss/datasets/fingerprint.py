@@ -24,8 +24,24 @@ recursive description of the object:
 
 So changing a lambda's body, a captured threshold, a transform's parameter or
 your own transform class's code changes the fingerprint, and the cache is
-rebuilt. What a callable reads at call time from outside its code and state
-(files, environment variables, the clock) cannot be seen; pass
+rebuilt.
+
+Values a function reads at call time are covered where the code names them:
+
+* a module attribute read as ``module.NAME`` (one level: ``settings.SCALE``,
+  not ``settings.train.SCALE``) when its value is plain data (numbers,
+  strings, bytes, ``None``, enums and lists, tuples and dicts of them), so
+  ``settings.SCALE = 3`` set by a script at run time rebuilds the cache;
+  other attributes (functions, classes, objects) are covered by the module's
+  source hash only;
+* an environment variable when the function reads ``environ`` or ``getenv``
+  (``os.environ["SCALE"]``, ``os.environ.get("SCALE")``, ``os.getenv``) and
+  the variable's name is a string constant of its code: the variable's value
+  (or its absence) is part of the key.
+
+Not covered: names built at run time (``os.environ[prefix + "SCALE"]``,
+``getattr(settings, name)``), attributes of attributes, values read by
+functions the callable calls in a library, files, the clock. Pass
 ``force_reload=True`` when such a source changes. An object that cannot be
 described (e.g. an open file handle in a transform's state) raises
 :class:`UndescribableError` naming it, rather than risk a stale cache.
@@ -47,7 +63,7 @@ import sys
 import sysconfig
 import types
 import weakref
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -140,7 +156,7 @@ class _Hasher:
         self.h = hashlib.sha256()
         self.memo: Dict[int, int] = {}
         self.count = 0
-        self.keep = []  # keeps memoised objects alive so their ids stay unique
+        self.keep: List[Any] = []  # keeps memoised objects alive so their ids stay unique
 
     def token(self, *parts: Any) -> None:
         for p in parts:
@@ -286,7 +302,7 @@ class _Hasher:
         self.feed(fn.__defaults__, f"{where} defaults", depth + 1)
         self.feed(fn.__kwdefaults__, f"{where} keyword defaults", depth + 1)
         cells = []
-        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or ()):
+        for name, cell in zip(fn.__code__.co_freevars, fn.__closure__ or (), strict=True):
             try:
                 cells.append((name, cell.cell_contents))
             except ValueError:  # empty cell
@@ -301,6 +317,17 @@ class _Hasher:
             if name in fn.__globals__:
                 self.token("global", name)
                 self.feed(fn.__globals__[name], f"{where} (global '{name}')", depth + 1)
+        # Values a module's source hash does not show: attributes set at run
+        # time (settings.SCALE = 3) and environment variables.
+        for owner, attr in sorted(_module_attributes(fn.__code__)):
+            module = fn.__globals__.get(owner)
+            value = getattr(module, attr, None) if isinstance(module, types.ModuleType) \
+                else None
+            if value is not None and _plain(value):
+                self.token("module attribute", owner, attr)
+                self.feed(value, f"{where} ({owner}.{attr})", depth + 1)
+        for name in sorted(_environment_names(fn.__code__)):
+            self.token("environment", name, os.environ.get(name, "<unset>"))
 
     def _code(self, code: types.CodeType, where: str, depth: int) -> None:
         self.token("code", code.co_code, code.co_names, code.co_varnames, code.co_freevars,
@@ -343,6 +370,49 @@ def _global_names(code: types.CodeType) -> set:
         if isinstance(const, types.CodeType):
             names |= _global_names(const)
     return names
+
+
+def _nested(code: types.CodeType) -> List[types.CodeType]:
+    out = [code]
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            out += _nested(const)
+    return out
+
+
+def _module_attributes(code: types.CodeType) -> Set[Tuple[str, str]]:
+    """``(global, attribute)`` for every ``global.attribute`` the code reads."""
+    pairs = set()
+    for c in _nested(code):
+        previous = None
+        for ins in dis.get_instructions(c):
+            if ins.opname == "LOAD_ATTR" and previous is not None:
+                pairs.add((previous, ins.argval))
+            previous = ins.argval if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME") else None
+    return pairs
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def _environment_names(code: types.CodeType) -> Set[str]:
+    """Names of environment variables the code reads: its string constants,
+    if it reads ``environ`` or ``getenv`` at all."""
+    codes = _nested(code)
+    if not any({"environ", "getenv"} & set(c.co_names) for c in codes):
+        return set()
+    return {k for c in codes for k in c.co_consts if isinstance(k, str) and _ENV_NAME.match(k)}
+
+
+def _plain(value: Any, depth: int = 0) -> bool:
+    """Plain data, cheap to describe (no code, no objects)."""
+    if value is None or isinstance(value, (bool, int, float, complex, str, bytes, enum.Enum)):
+        return True
+    if depth < 4 and isinstance(value, (list, tuple)) and len(value) <= 10_000:
+        return all(_plain(v, depth + 1) for v in value)
+    if depth < 4 and isinstance(value, dict) and len(value) <= 10_000:
+        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in value.items())
+    return False
 
 
 def fingerprint(obj: Any, what: str = "object") -> str:

@@ -5,9 +5,10 @@ dataset.
 :mod:`pyg_dss.datasets.mesh_files` (frame order, formats, backends and
 refusals are described there) and caches the result like the other
 datasets (:class:`~pyg_dss.datasets.base.CachedInMemoryDataset`: loaded with
-``weights_only=True`` only, keyed by the reading options, ``pre_transform``,
-``pre_filter`` and every frame file's name, size and modification time, so
-that editing, adding, removing or renaming a frame rebuilds it).
+``weights_only=True`` only, keyed by the root folder, the reading options,
+``pre_transform``, ``pre_filter`` and every frame file's name and content
+hash, so that editing, adding, removing or renaming a frame rebuilds it,
+and two roots sharing one ``cache_dir`` never read each other's cache).
 :class:`pyg_dss.frames.FolderFrameSets` draws frame-ordering sets from one
 split of it.
 """
@@ -103,7 +104,10 @@ class MeshFolder(CachedInMemoryDataset):
         return f"folder_{self.kind}.pt"
 
     def cache_options(self) -> Dict[str, Any]:
-        return {"kind": self.kind, "order": self.order, **self.point_options}
+        # The root: a copy of the folder (cp -a keeps names and times) sharing
+        # one cache_dir must not be served the original's frames.
+        return {"root": self.root, "kind": self.kind, "order": self.order,
+                **self.point_options}
 
     def raw_identity(self) -> List[Any]:
         # One entry per sequence folder, so that a rebuild names the sequence

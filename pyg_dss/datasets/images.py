@@ -113,13 +113,18 @@ def lfw_faces(split: str = "train") -> List[Tensor]:
     return {"train": faces[:150], "test": faces[150:], "all": faces}[split]
 
 
+class _TooLarge(Exception):
+    pass
+
+
 def image_folder(root: str, max_images: Optional[int] = None, gray: bool = False,
-                 min_size: int = 0) -> List[Tensor]:
+                 min_size: int = 0, max_pixels: int = 4096 * 4096) -> List[Tensor]:
     r"""Every image file under :obj:`root` (recursively, sorted by path) as
     ``[3, H, W]`` (``[1, H, W]`` with ``gray``) tensors, e.g. a folder of
     Places, CelebA or ImageNet images.  Images smaller than ``min_size`` on
-    either side are skipped; a file that cannot be decoded raises a
-    :class:`ValueError` naming it."""
+    either side are skipped; a file that cannot be decoded, or whose header
+    declares more than :obj:`max_pixels` pixels (a small PNG can decode to
+    gigabytes), raises a :class:`ValueError` naming it."""
     from PIL import Image
 
     if not os.path.isdir(root):
@@ -130,7 +135,14 @@ def image_folder(root: str, max_images: Optional[int] = None, gray: bool = False
     for path in paths:
         try:
             with Image.open(path) as im:
+                if im.width * im.height > max_pixels:  # checked before decoding
+                    raise _TooLarge(f"The image '{path}' is {im.width} x {im.height} pixels, "
+                                    f"more than max_pixels={max_pixels} (it would decode to "
+                                    f"{im.width * im.height * 12 / 1e9:.1f} GB of float32 "
+                                    "RGB); shrink it, or pass a larger max_pixels.")
                 image = _to_tensor(np.asarray(im.convert("L" if gray else "RGB")))
+        except _TooLarge as e:
+            raise ValueError(str(e)) from None
         except Exception as e:  # PIL raises several types for broken files
             raise ValueError(f"Cannot decode the image '{path}' ({e}); remove or replace "
                              "it.") from None

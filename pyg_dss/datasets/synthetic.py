@@ -384,7 +384,9 @@ class SyntheticBodies(CachedInMemoryDataset):
                     f"trimesh {importlib.metadata.version('trimesh')}"]
         if self.body == "makehuman":
             sources.append(os.path.join(os.path.dirname(__file__), "makehuman.py"))
-            versions.append(f"anny {importlib.metadata.version('anny')}")
+            from .makehuman import anny_version  # the install hint if anny is missing
+
+            versions.append(anny_version())
         digest = hashlib.sha256()
         for path in sources:
             with open(path, "rb") as f:

@@ -5,10 +5,14 @@ code on load, and a damaged file names itself.
   and then :func:`os.replace`-d onto the target: a reader (or a run killed
   mid-write) never sees half a file.  Files are created with mode ``0o666``
   and the process umask, as ``open()`` would: a shared folder stays shared.
-* Temporary files left by a killed writer are named
-  ``.pyg_dss-tmp-<host>-<pid>-<random>``; :func:`remove_stale_temp_files`
-  deletes those whose process is gone (same host) or that are older than a
-  day (any host).
+* Temporary files are named ``.pyg_dss-tmp-<random token>`` and their
+  writer holds an exclusive :func:`fcntl.flock` on them until the file is
+  moved into place.  :func:`remove_stale_temp_files` deletes only those
+  whose lock is free (the kernel drops a lock when its process dies, however
+  it dies), so the rule holds across PID namespaces, containers sharing a
+  host name, and hosts sharing a folder over NFS (which emulates flock with
+  its own locks).  Process ids are not compared: they mean nothing across
+  namespaces.
 * Loads are ``torch.load(weights_only=True)`` or JSON, never a fallback to
   full unpickling: a file planted in a shared dataset or run folder cannot
   execute code.  A file that cannot be loaded raises :class:`UnreadableFileError`
@@ -16,13 +20,14 @@ code on load, and a damaged file names itself.
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import os
 import re
 import secrets
-import socket
-import time
-from typing import Any, Callable, Optional
+import shutil
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 
@@ -30,8 +35,6 @@ __all__ = ["UnreadableFileError", "atomic_write", "atomic_torch_save", "atomic_w
            "atomic_write_text", "safe_torch_load", "load_json", "remove_stale_temp_files"]
 
 TEMP_PREFIX = ".pyg_dss-tmp-"
-#: Temporary files of other hosts (or of unknown processes) older than this are stale.
-STALE_AFTER_S = 24 * 3600
 
 
 class UnreadableFileError(ValueError):
@@ -40,8 +43,23 @@ class UnreadableFileError(ValueError):
 
 
 def _temp_name(folder: str) -> str:
-    host = socket.gethostname().replace("-", "_") or "host"
-    return os.path.join(folder, f"{TEMP_PREFIX}{host}-{os.getpid()}-{secrets.token_hex(6)}")
+    return os.path.join(folder, f"{TEMP_PREFIX}{secrets.token_hex(12)}")
+
+
+def _locked_temp_file(folder: str) -> Tuple[str, int]:
+    r"""A new temporary file in :obj:`folder` and its descriptor, holding an
+    exclusive lock until closed: the sign to :func:`remove_stale_temp_files`
+    that its writer is alive."""
+    while True:
+        tmp = _temp_name(folder)
+        # os.open with 0o666 lets the kernel apply the umask, as open() does
+        # (tempfile.mkstemp would force 0o600 on every cache and checkpoint).
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.fstat(fd).st_nlink:
+            return tmp, fd
+        # A cleaner took it between creating and locking: take another.
+        os.close(fd)
 
 
 def atomic_write(path: str, write: Callable[[Any], None], binary: bool = True) -> None:
@@ -51,20 +69,34 @@ def atomic_write(path: str, write: Callable[[Any], None], binary: bool = True) -
     errors and by :func:`remove_stale_temp_files` after a kill."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = _temp_name(folder)
-    # os.open with 0o666 lets the kernel apply the umask, as open() does
-    # (tempfile.mkstemp would force 0o600 on every cache and checkpoint).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    tmp, fd = _locked_temp_file(folder)
     try:
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
+            os.replace(tmp, path)  # still locked: never seen unlocked under its temp name
+    except BaseException as e:
         if os.path.exists(tmp):
             os.remove(tmp)
+        if _disk_full(e, folder):
+            raise OSError(errno.ENOSPC, f"No space left to write '{path}' (the disk of "
+                          f"'{folder}' is full; nothing was changed). Fix: free space there, or "
+                          f"write to another folder") from None
         raise
+
+
+def _disk_full(error: BaseException, folder: str) -> bool:
+    r"""Whether :obj:`error` of a write into :obj:`folder` means a full disk
+    (torch.save reports it as a RuntimeError of its zip writer)."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(error, RuntimeError) and "inline_container" in str(error):
+        try:
+            return shutil.disk_usage(folder).free < (1 << 20)
+        except OSError:
+            return False
+    return False
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
@@ -108,21 +140,37 @@ def safe_torch_load(path: str, map_location: Any = "cpu", what: str = "file",
     try:
         return torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as e:  # UnpicklingError, RuntimeError (zip), EOFError, ...
-        fix = fix or f"delete it (or its folder '{os.path.dirname(os.path.abspath(path))}') " \
-                     "and run again to rebuild it"
-        text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))  # torch's message has ANSI codes
-        unsafe = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-        detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
-        if unsafe:
-            reason = f"it holds a pickled {unsafe.group(1)} object, which weights_only=True refuses"
-        elif detail:  # torch's advice to retry unsafely is left out on purpose
-            reason = f"not a valid torch file ({detail.group(1).strip()})"
-        else:
-            reason = text.strip().splitlines()[0] if text.strip() else type(e).__name__
+        reason = _load_failure(str(e)) or type(e).__name__
+    with open(path, "rb") as f:
+        head = f.read(4)
+    if not head.startswith((b"PK\x03\x04", b"\x80")):  # neither torch's zip nor a pickle
         raise UnreadableFileError(
-            f"Cannot load the {what} '{path}' safely: {reason[:300]}. It is damaged, "
-            f"truncated, or holds objects other than tensors and plain data (pyg-dss never "
-            f"unpickles arbitrary objects). Fix: {fix}.") from None
+            f"'{path}' is not a {what} (not a torch file at all: it starts with {head!r}); "
+            f"check the path and pass the .pt file pyg-dss wrote.")
+    fix = fix or "delete it and run again to rebuild it"
+    raise UnreadableFileError(
+        f"Cannot load the {what} '{path}' safely: {reason[:300]}. It is damaged, "
+        f"truncated, or holds objects other than tensors and plain data (pyg-dss never "
+        f"unpickles arbitrary objects). Fix: {fix}.")
+
+
+#: torch's paragraph advising to load with weights_only=False: never shown.
+_TORCH_ADVICE = re.compile(r"weights only load failed|weights_only.{0,40}false|trusted source|"
+                           r"please file an issue|check the documentation of torch\.load", re.I)
+
+
+def _load_failure(text: str) -> str:
+    r"""What went wrong in torch.load's message, without its advice to retry
+    with ``weights_only=False``."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # torch's message has ANSI codes
+    unsafe = re.search(r"unsupported global:?\s+(?:GLOBAL\s+)?([\w.]+)", text, re.I)
+    if unsafe:
+        return f"it holds a pickled {unsafe.group(1)} object, which weights_only=True refuses"
+    detail = re.search(r"WeightsUnpickler error:\s*(\S[^\n]*)", text)
+    if detail:
+        return f"not a valid torch file ({detail.group(1).strip()})"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return next((ln for ln in lines if not _TORCH_ADVICE.search(ln)), "")
 
 
 def load_json(path: str, what: str = "file") -> Any:
@@ -137,38 +185,33 @@ def load_json(path: str, what: str = "file") -> Any:
             from None
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_temp_files(folder: str) -> int:
     r"""Deletes temporary files of interrupted :func:`atomic_write` calls in
-    :obj:`folder` (not recursive): those of this host whose process is no
-    longer running, and any older than a day.  Returns how many were removed.
-    Files of live writers are left alone."""
+    :obj:`folder` (not recursive): those whose writer's lock is free.
+    Returns how many were removed.  Files of live writers (on any host or in
+    any PID namespace) are left alone; a writer that has created its file but
+    not yet locked it finds it removed and takes another."""
     if not os.path.isdir(folder):
         return 0
-    host = socket.gethostname().replace("-", "_") or "host"
     removed = 0
     for name in os.listdir(folder):
         if not name.startswith(TEMP_PREFIX):
             continue
         path = os.path.join(folder, name)
-        parts = name[len(TEMP_PREFIX):].split("-")
-        stale = False
-        if len(parts) == 3 and parts[0] == host and parts[1].isdigit():
-            stale = int(parts[1]) != os.getpid() and not _pid_alive(int(parts[1]))
         try:
-            stale = stale or time.time() - os.path.getmtime(path) > STALE_AFTER_S
-            if stale:
-                os.remove(path)
-                removed += 1
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # a live writer holds it
+            os.close(fd)
+            continue
+        try:
+            os.remove(path)
+            removed += 1
         except FileNotFoundError:
             pass
+        finally:
+            os.close(fd)
     return removed

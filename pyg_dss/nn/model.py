@@ -185,6 +185,12 @@ class DSSNet(Module):
         if not x.is_floating_point():
             raise TypeError(f"DSSNet(sets): the node features x are {x.dtype}; convert them "
                             "to floating point (batch.x = batch.x.float()).")
+        weight = next(self.parameters())
+        if x.dtype != weight.dtype:
+            raise TypeError(f"DSSNet(sets): the node features x are {x.dtype}, the model's "
+                            f"weights {weight.dtype}; convert the features "
+                            f"(batch.x = batch.x.to({weight.dtype})) or the model "
+                            f"(model.to({x.dtype})).")
         if x.dim() != 2 or x.size(1) != self.in_channels:
             raise ValueError(f"DSSNet was built for in_channels={self.in_channels}, but the "
                              f"sets' x has shape {tuple(x.shape)}; build it with "
@@ -201,7 +207,18 @@ class DSSNet(Module):
     def scores(self, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         """One unnormalised score per element [num_elements]."""
         self._check(sets)
-        return self._scores(sets, layout_of(sets) if layout is None else layout)
+        return self._scores_or_explain(sets, layout_of(sets) if layout is None else layout)
+
+    def _scores_or_explain(self, sets: Any, layout: SetLayout) -> Tensor:
+        try:
+            return self._scores(sets, layout)
+        except ValueError as e:  # BatchNorm's, from a batch with a single row
+            if "more than 1 value per channel" not in str(e):
+                raise
+            raise ValueError("DSSNet in training mode needs at least two vertices per "
+                             "BatchNorm (and two rows of the elements' shared summary) in a "
+                             "batch, this one has one; batch more or larger sets (a "
+                             "larger batch_size), or call model.eval() to score it.") from None
 
     def _scores(self, sets: Any, layout: SetLayout) -> Tensor:
         kwargs = {"pos": sets.pos} if self.needs_pos else {}
@@ -222,7 +239,7 @@ class DSSNet(Module):
     def forward(self, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         self._check(sets)
         layout = layout_of(sets) if layout is None else layout
-        return set_log_softmax(self._scores(sets, layout), sets, layout)
+        return set_log_softmax(self._scores_or_explain(sets, layout), sets, layout)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, base={self.base_name!r}, "

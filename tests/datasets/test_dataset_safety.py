@@ -292,9 +292,10 @@ def test_processed_that_is_a_file_refused(tmp_path):
 def test_cache_follows_umask_and_stale_temp_files_are_removed(tmp_path):
     processed = tmp_path / "processed"
     processed.mkdir()
-    # A writer killed mid-save (pid 999999 is not running) left a big temp file.
-    stale = processed / f"{TEMP_PREFIX}{os.uname().nodename.replace('-', '_')}-999999-abc"
+    # A writer killed mid-save a minute ago left a big temp file (nobody holds its lock).
+    stale = processed / f"{TEMP_PREFIX}abc"
     stale.write_bytes(b"x" * 1000)
+    os.utime(stale, (os.path.getmtime(stale) - 60,) * 2)
     old = os.umask(0o022)
     try:
         ds = SyntheticBodies(str(tmp_path), **TINY_BODIES)
@@ -350,3 +351,28 @@ def test_warnings_are_not_errors_for_a_valid_folder(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _dfaust(tmp_path)
+
+
+def test_fingerprint_sees_module_attributes_and_environment(tmp_path, monkeypatch):
+    (tmp_path / "hyg_settings.py").write_text("SCALE = 2\nNAME = 'a'\n")
+    (tmp_path / "hyg_transforms.py").write_text(
+        "import os\nimport hyg_settings\n\n"
+        "def scale(data):\n    data.pos = data.pos * hyg_settings.SCALE\n    return data\n\n"
+        "def from_env(data):\n"
+        "    data.pos = data.pos * float(os.environ.get('HYG_SCALE', '1'))\n    return data\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import hyg_settings
+    import hyg_transforms
+
+    before = fingerprint(hyg_transforms.scale)
+    monkeypatch.setattr(hyg_settings, "SCALE", 3)  # set at run time: the source is unchanged
+    assert fingerprint(hyg_transforms.scale) != before
+    monkeypatch.setattr(hyg_settings, "SCALE", 2)
+    assert fingerprint(hyg_transforms.scale) == before
+
+    monkeypatch.delenv("HYG_SCALE", raising=False)
+    unset = fingerprint(hyg_transforms.from_env)
+    monkeypatch.setenv("HYG_SCALE", "2")
+    two = fingerprint(hyg_transforms.from_env)
+    monkeypatch.setenv("HYG_SCALE", "3")
+    assert len({unset, two, fingerprint(hyg_transforms.from_env)}) == 3

@@ -3,6 +3,7 @@
 written with trimesh and open3d, read back number for number, the cache
 rebuilt when a frame changes and refused when planted, and the splits."""
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -86,6 +87,40 @@ def test_cache_rebuilds_when_a_frame_changes_or_is_added(tmp_path):
     ds = MeshFolder(str(tmp_path), kind="points")  # its own file and key
     assert ds.cache_status == "built: no cache yet"
     assert MeshFolder(str(tmp_path)).cache_status == "loaded"
+
+
+def test_edit_with_the_same_size_and_time_rebuilds(tmp_path):
+    # Binary PLY sizes never change with content; the time is put back (or a
+    # filesystem with 1 s timestamps shows none): only the content tells.
+    write_folder(tmp_path, ".ply", num_frames=4)
+    MeshFolder(str(tmp_path))
+    v, f = body()
+    path = tmp_path / "bob_walk" / "f3.ply"
+    st = os.stat(path)
+    trimesh.Trimesh(3 * v, f, process=False).export(path)
+    assert os.stat(path).st_size == st.st_size
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    ds = MeshFolder(str(tmp_path))
+    assert ds.cache_status == "rebuilt: raw input 'bob_walk' changed"
+    np.testing.assert_allclose(ds[ds.names.index("bob_walk")].pos[3].numpy(), 3 * v, atol=1e-6)
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched, not changed
+    assert MeshFolder(str(tmp_path)).cache_status == "loaded"
+
+
+def test_a_copy_sharing_the_cache_dir_gets_its_own_data(tmp_path):
+    write_folder(tmp_path / "a", ".ply", num_frames=4)
+    shutil.copytree(tmp_path / "a", tmp_path / "b", copy_function=shutil.copy2)  # cp -a
+    v, f = body()
+    trimesh.Trimesh(5 * v, f, process=False).export(tmp_path / "b" / "bob_walk" / "f1.ply")
+    for root in ("a", "b"):
+        p = tmp_path / root / "bob_walk" / "f1.ply"
+        os.utime(p, ns=(0, 10**18))
+    cache = str(tmp_path / "cache")
+    a = MeshFolder(str(tmp_path / "a"), cache_dir=cache)
+    b = MeshFolder(str(tmp_path / "b"), cache_dir=cache)
+    assert b.cache_status.startswith("rebuilt: option root")
+    np.testing.assert_allclose(b[b.names.index("bob_walk")].pos[1].numpy(), 5 * v, atol=1e-6)
+    assert not np.allclose(a[a.names.index("bob_walk")].pos[1].numpy(), 5 * v)
 
 
 def test_planted_cache_and_pre_transform_files_are_refused(tmp_path):

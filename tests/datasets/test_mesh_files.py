@@ -225,12 +225,13 @@ def test_point_sequences_pcd_xyz_ply(tmp_path):
         for backend in backends:
             data = read_point_sequence(str(folder), backend=backend)
             assert data.frame_ptr.tolist() == [0, 30, 71, 96]
-            for got, want in zip(point_frames(data), clouds):
+            for got, want in zip(point_frames(data), clouds, strict=True):
                 np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-7)
     with pytest.raises(ValueError, match="backend='trimesh' cannot serve .pcd"):
         read_point_sequence(str(tmp_path / "pcd"), backend="trimesh")
     (tmp_path / "pcd" / "t3.pcd").write_bytes(b"\x00garbage")
-    with pytest.raises(MeshFileError, match=r"t3\.pcd' holds no points"):
+    with pytest.raises(MeshFileError,
+                       match=r"t3\.pcd' is damaged: its header has no 'DATA' line"):
         read_point_sequence(str(tmp_path / "pcd"))
     nan = clouds[0].copy()
     nan[7, 1] = np.nan
@@ -279,12 +280,16 @@ def test_raw_file_identity_follows_the_files(tmp_path):
     assert raw_file_identity(str(root)) == first
     path = root / "a" / "frame_1.obj"
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1000))
-    touched = raw_file_identity(str(root))
-    assert touched != first
+    assert raw_file_identity(str(root)) == first  # touched: the same content
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"v 0", b"v 1", 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, time put back
+    edited = raw_file_identity(str(root))
+    assert edited != first
     os.rename(path, root / "a" / "frame_7.obj")
-    assert raw_file_identity(str(root)) not in (first, touched)
+    assert raw_file_identity(str(root)) not in (first, edited)
     write_mesh(str(root / "a" / "frame_8.obj"), v, f)
-    assert len({first, touched, raw_file_identity(str(root))}) == 3
+    assert len({first, edited, raw_file_identity(str(root))}) == 3
 
 
 def test_frame_sets_draw_from_a_folder(tmp_path):
@@ -300,3 +305,114 @@ def test_frame_sets_draw_from_a_folder(tmp_path):
     np.testing.assert_allclose(d.pos.view(3, len(v), 3).numpy(),
                                np.stack([frame(v, t) for t in times]), atol=1e-6)
     assert d.edge_index.size(1) == 3 * 2 * 120  # 120 undirected edges per icosphere frame
+
+
+# ------------------------------------------------- files that promise more than they hold
+def _ply_header(fmt, n_vertex, n_face=None):
+    head = (f"ply\nformat {fmt} 1.0\nelement vertex {n_vertex}\nproperty float x\n"
+            f"property float y\nproperty float z\n")
+    if n_face is not None:
+        head += f"element face {n_face}\nproperty list uchar int vertex_indices\n"
+    return head + "end_header\n"
+
+
+def _points(n=40):
+    return np.random.default_rng(0).random((n, 3)).astype(np.float32)
+
+
+def _rows(points):
+    return "".join(f"{x} {y} {z}\n" for x, y, z in points)
+
+
+def test_cut_point_clouds_are_refused_by_every_backend(tmp_path):
+    pts = _points()
+    files = {
+        "ascii.ply": _ply_header("ascii", 40).encode() + _rows(pts[:20]).encode(),
+        "binary.ply": _ply_header("binary_little_endian", 40).encode() + pts.tobytes()[:240],
+        "cut.pcd": ("# .PCD v0.7\nVERSION 0.7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\n"
+                    "COUNT 1 1 1\nWIDTH 40\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\nPOINTS 40\n"
+                    "DATA ascii\n" + _rows(pts[:20])).encode(),
+        "short.xyz": (_rows(pts[:5]) + "0.5 0.5\n").encode(),
+    }
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+        for backend in ("open3d", "trimesh"):
+            if name.endswith(".pcd") and backend == "trimesh":
+                continue
+            with pytest.raises(MeshFileError, match=rf"'.*{name}' is damaged: .*"
+                                                    r"(declares 40|line 6 \('0\.5 0\.5'\))"):
+                read_points(str(tmp_path / name), backend)
+    # The whole files read as before.
+    (tmp_path / "whole.ply").write_bytes(_ply_header("binary_little_endian", 40).encode()
+                                         + pts.tobytes())
+    for backend in ("open3d", "trimesh"):
+        np.testing.assert_array_equal(read_points(str(tmp_path / "whole.ply"), backend)[0], pts)
+
+
+def test_ascii_ply_mesh_with_half_its_vertices_is_refused(tmp_path):
+    v, f = body()
+    path = tmp_path / "half.ply"
+    path.write_text(_ply_header("ascii", 42, len(f)) + _rows(v[:21])
+                    + "".join(f"3 {a} {b} {c}\n" for a, b, c in f))
+    with pytest.raises(MeshFileError, match=r"half\.ply' is damaged: its header declares 42 "
+                                            r"vertex \+ 80 face lines, the file holds 101"):
+        read_mesh(str(path))
+    with pytest.raises(MeshFileError, match="is damaged"):
+        read_points(str(path), "trimesh")
+
+
+def test_obj_with_tabs_and_leading_spaces_is_read(tmp_path):
+    v, f = body()
+    plain = tmp_path / "plain.obj"
+    plain.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in v)
+                     + "".join(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in f))
+    tabs = tmp_path / "tabs.obj"
+    tabs.write_text("".join(f"v\t{x}\t{y}\t{z}\n" for x, y, z in v)
+                    + "".join(f"f\t{a + 1} {b + 1} {c + 1}\n" for a, b, c in f))
+    spaces = tmp_path / "spaces.obj"
+    spaces.write_text("".join(f"   v {x} {y} {z}\n" for x, y, z in v)
+                      + "".join(f"  f {a + 1} {b + 1} {c + 1}\n" for a, b, c in f))
+    want_v, want_f = read_mesh(str(plain))
+    for path in (tabs, spaces):
+        got_v, got_f = read_mesh(str(path))
+        np.testing.assert_array_equal(got_v, want_v)
+        np.testing.assert_array_equal(got_f, want_f)
+
+
+def test_obj_face_index_zero_is_refused(tmp_path):
+    v, f = body()
+    path = tmp_path / "zero.obj"
+    path.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in v) + "f 0 1 2\n"
+                    + "".join(f"f {a + 1} {b + 1} {c + 1}\n" for a, b, c in f))
+    with pytest.raises(MeshFileError, match=r"zero\.obj' line 43: face 'f 0 1 2' uses vertex "
+                                            r"index 0, but OBJ counts vertices from 1"):
+        read_mesh(str(path))
+
+
+@pytest.mark.parametrize("cut_at_line_end", [True, False])
+def test_cut_first_frame_is_the_one_blamed(tmp_path, cut_at_line_end):
+    seq = tmp_path / "walk"
+    mesh_sequence(seq, ".obj", [0, 1])
+    first = seq / "frame_0.obj"
+    data = first.read_bytes()
+    cut = data[: int(len(data) * 0.97)]
+    if cut_at_line_end:
+        cut = cut[: cut.rindex(b"\n") + 1]
+    else:  # mid-line: keep a face line with two of its three vertices
+        cut = cut[: cut.rindex(b"\n") + 1] + b" ".join(
+            data[len(cut[: cut.rindex(b"\n") + 1]):].split(b"\n")[0].split()[:3])
+    first.write_bytes(cut)
+    with pytest.raises(MeshFileError, match=r"frame_0\.obj'"):
+        read_mesh_sequence(str(seq))
+    try:
+        read_mesh_sequence(str(seq))
+    except MeshFileError as e:
+        assert not str(e).startswith(f"'{seq / 'frame_1.obj'}'"), str(e)
+
+
+def test_symlink_loop_as_a_frame_is_named(tmp_path):
+    seq = tmp_path / "root" / "walk"
+    mesh_sequence(seq, ".obj", [0, 1])
+    os.symlink("loop.obj", seq / "loop.obj")
+    with pytest.raises(MeshFileError, match=r"loop\.obj' is a symbolic link that leads nowhere"):
+        read_sequences(str(tmp_path / "root"))
