@@ -85,13 +85,24 @@ class DenseDeepSetsLayer(Module):
         \mathrm{AGG}_{j=1}^{n} \mathbf{z}_j + \mathbf{c}.
 
     Padded elements (``mask`` False) are ignored and zero in the output.
+
+    Args:
+        in_channels, out_channels: sizes of :math:`\mathbf{z}_i` and
+            :math:`\mathbf{y}_i`.
+        aggr: ``"sum"``, ``"mean"`` or ``"max"``.
+        set_bias: a bias on the set branch too (the authors' code).
+
+    Shapes: ``z`` ``[B, n, C]``, ``mask`` ``[B, n]`` (optional) -> ``[B, n, C']``.
     """
-    def __init__(self, in_channels: int, out_channels: int, aggr: str = "max") -> None:
+    def __init__(self, in_channels: int, out_channels: int, aggr: str = "max",
+                 set_bias: bool = False) -> None:
         super().__init__()
         check_reduce(aggr)
         self.in_channels, self.out_channels, self.aggr = in_channels, out_channels, aggr
         self.lin_element = torch.nn.Linear(in_channels, out_channels)
-        self.lin_set = torch.nn.Linear(in_channels, out_channels, bias=False)
+        # The authors' heads carry a bias on both branches (the same function, one more
+        # parameter vector): set_bias=True keeps their parameters one to one.
+        self.lin_set = torch.nn.Linear(in_channels, out_channels, bias=set_bias)
 
     def reset_parameters(self) -> None:
         self.lin_element.reset_parameters()

@@ -10,7 +10,7 @@ user's own, an escnn or e3nn module wrapped to take and return plain tensors.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import Tensor
@@ -20,6 +20,7 @@ from pyg_dss.checkpoint import register_model
 from pyg_dss.nn.aggr import REDUCTIONS, reduce_dim
 from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dense.layers import DenseDeepSetsLayer, make_dense_layer
+from pyg_dss.nn.dense.paper import PAPER_TASKS, PaperSelectionNet, PaperSignalNet
 from pyg_dss.nn.dense.sets import ElementWise, check_dense, dense_set_aggregate, zero_padding
 from pyg_dss.nn.variants import check_variant, out_channels_of
 
@@ -140,6 +141,30 @@ class GridSetNet(_GridSetModel):
             self.out = DenseDeepSetsLayer(channels, out_channels, aggr="max")
         else:
             self.out = torch.nn.Linear(channels, out_channels)
+
+    @classmethod
+    def paper(cls, task: str, variant: str = "dss-sum", **options: Any) -> Module:
+        r"""The authors' network for a grid experiment of the paper (their
+        published code; see :mod:`pyg_dss.nn.dense.paper`):
+
+        * ``"selection"``: :class:`~pyg_dss.nn.dense.paper.PaperSelectionNet`
+          (options ``in_channels``, ``conv_dropout``, ``head_dropout``);
+        * ``"signals"``: :class:`~pyg_dss.nn.dense.paper.PaperSignalNet`
+          (options ``in_channels``, ``out_channels``, ``length``).
+
+        The code published with the paper holds no network for the colour
+        matching, deblurring-at-this-interface or frame-ordering tasks that
+        this method could follow, so those tasks are refused with a message
+        naming the default networks to use.  Saved and loaded like any model
+        (:func:`pyg_dss.checkpoint.save_model`)."""
+        if task == "selection":
+            return PaperSelectionNet(variant=variant, **options)
+        if task == "signals":
+            return PaperSignalNet(variant=variant, **options)
+        if task not in PAPER_TASKS:
+            raise ValueError(f"Unknown task {task!r}; choose one of {PAPER_TASKS}.")
+        raise ValueError(f"GridSetNet.paper builds the 'selection' and 'signals' networks; for "
+                         f"{task!r} build GridSetNet(...) or GridSetUNet(...) instead.")
 
     def element_features(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """The per-element vectors after the set layers and the grid pool
