@@ -28,10 +28,11 @@ class RefBlock(nn.Module):
         self.variant = variant
         wide = 2 if variant == "aittala" else 1
         ins, outs = [c0, wide * c1, wide * c1], [c1, c1, c2]
-        self.conv = nn.ModuleList([nn.Conv2d(i, o, 3) for i, o in zip(ins, outs)])
+        self.conv = nn.ModuleList([nn.Conv2d(i, o, 3) for i, o in zip(ins, outs, strict=True)])
         self.bn = nn.ModuleList([nn.BatchNorm2d(wide * o) for o in outs])
         if variant.startswith("dss"):
-            self.conv_s = nn.ModuleList([nn.Conv2d(i, o, 3) for i, o in zip(ins, outs)])
+            self.conv_s = nn.ModuleList([nn.Conv2d(i, o, 3)
+                                         for i, o in zip(ins, outs, strict=True)])
             self.bn_s = nn.ModuleList([nn.BatchNorm2d(o) for o in outs])
         self.drop = nn.Dropout2d(p)
 
@@ -64,7 +65,7 @@ class RefSelection(nn.Module):
         self.drop = nn.Dropout(p)
 
     def forward(self, x):
-        for block, k in zip(self.blocks, (2, 2, 5)):
+        for block, k in zip(self.blocks, (2, 2, 5), strict=True):
             x = block(x)
             b, n = x.shape[:2]
             x = F.max_pool2d(x.flatten(0, 1), k).unflatten(0, (b, n))
@@ -79,7 +80,7 @@ class RefSelection(nn.Module):
 def selection_pairs(ours, ref):
     """(our tensor, their tensor) for every parameter and BatchNorm buffer."""
     pairs = []
-    for block_ours, block_ref in zip(ours.blocks, ref.blocks):
+    for block_ours, block_ref in zip(ours.blocks, ref.blocks, strict=True):
         for k, layer in enumerate(block_ours):
             if ref.blocks[0].variant in ("sridhar", "aittala"):
                 branches = [(layer.base, block_ref.conv[k]), (layer.norm, block_ref.bn[k])]
@@ -91,11 +92,12 @@ def selection_pairs(ours, ref):
                                  (layer.shared_norm, block_ref.bn_s[k])]
             for a, b in branches:
                 pairs += list(zip(list(a.parameters()) + list(a.buffers()),
-                                  list(b.parameters()) + list(b.buffers())))
+                                  list(b.parameters()) + list(b.buffers()), strict=True))
     for k, layer in enumerate(ours.head):
         pairs += [(layer.lin_element.weight, ref.fc[k].weight),
                   (layer.lin_element.bias, ref.fc[k].bias),
-                  (layer.lin_set.weight, ref.fc_s[k].weight), (layer.lin_set.bias, ref.fc_s[k].bias)]
+                  (layer.lin_set.weight, ref.fc_s[k].weight),
+                  (layer.lin_set.bias, ref.fc_s[k].bias)]
     return pairs
 
 
@@ -112,7 +114,8 @@ def assert_same_network(ours, ref, pairs, x):
         ref.zero_grad()
         got, expected = ours(x), ref(x)
         torch.testing.assert_close(got, expected, rtol=1e-10, atol=1e-10)
-        weights = torch.randn(got.shape, dtype=got.dtype, generator=torch.Generator().manual_seed(1))
+        g = torch.Generator().manual_seed(1)
+        weights = torch.randn(got.shape, dtype=got.dtype, generator=g)
         (got * weights).sum().backward()
         (expected * weights).sum().backward()
         for a, b in pairs:
@@ -171,11 +174,12 @@ class RefSignals(nn.Module):
         w = WIDTHS[variant]
         wide = 2 if variant == "aittala" else 1
         ins, ks = [1, wide * w[0], wide * w[1]], [length, length // 2, length // 4]
-        self.conv = nn.ModuleList([nn.Conv1d(i, o, k, stride=2) for i, o, k in zip(ins, w, ks)])
+        self.conv = nn.ModuleList([nn.Conv1d(i, o, k, stride=2)
+                                   for i, o, k in zip(ins, w, ks, strict=True)])
         self.bn = nn.ModuleList([nn.BatchNorm1d(o) for o in w])
         if variant.startswith("dss"):
             self.conv_s = nn.ModuleList([nn.Conv1d(i, o, k, stride=2)
-                                         for i, o, k in zip(ins, w, ks)])
+                                         for i, o, k in zip(ins, w, ks, strict=True)])
             self.bn_s = nn.ModuleList([nn.BatchNorm1d(o) for o in w])
         self.fc1 = nn.Linear(wide * w[2], classes)
 
@@ -206,7 +210,7 @@ def signal_pairs(ours, ref):
             mods += [(layer.shared[0].conv, ref.conv_s[k]), (layer.shared[1], ref.bn_s[k])]
         for a, b in mods:
             pairs += list(zip(list(a.parameters()) + list(a.buffers()),
-                              list(b.parameters()) + list(b.buffers())))
+                              list(b.parameters()) + list(b.buffers()), strict=True))
     return pairs + [(ours.out.weight, ref.fc1.weight), (ours.out.bias, ref.fc1.bias)]
 
 
@@ -240,10 +244,172 @@ def test_paper_networks_save_load_and_reset(tmp_path, task, variant):
     assert torch.equal(loaded.eval()(x), model(x))
     before = [p.clone() for p in model.parameters()]
     model.reset_parameters()
-    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert variant in repr(model)
 
 
 def test_paper_refuses_unknown_tasks_clearly():
     with pytest.raises(ValueError, match="choose one of"):
         GridSetNet.paper("mnist")
+
+
+# --- the authors' U-Nets (burst deblurring, colour-channel matching), re-expressed --
+
+class RefSetConv(nn.Module):
+    """Their Conv2dSiamese / Conv2dDeepSym / Conv2dSridhar / Conv2dSAittala."""
+    def __init__(self, variant, i, o, k=3, pad=1):
+        super().__init__()
+        self.variant = variant
+        self.conv = nn.Conv2d(i, o // 2 if variant == "aittala" else o, k, padding=pad)
+        self.bn = nn.BatchNorm2d(o)
+        if variant.startswith("dss"):
+            self.conv_s = nn.Conv2d(i, o, k, padding=pad)
+            self.bn_s = nn.BatchNorm2d(o)
+
+    def forward(self, x):
+        b, n = x.shape[:2]
+        h = self.conv(x.flatten(0, 1)).unflatten(0, (b, n))
+        if self.variant == "sridhar":
+            h = h - h.mean(1, keepdim=True)
+        elif self.variant == "aittala":
+            h = torch.cat([h, h.max(1, keepdim=True)[0].expand_as(h)], 2)
+        y = self.bn(h.flatten(0, 1)).unflatten(0, (b, n))
+        if self.variant.startswith("dss"):
+            agg = x.max(1)[0] if self.variant == "dss-max" else x.sum(1)
+            y = y + self.bn_s(self.conv_s(agg))[:, None]
+        return y
+
+
+class RefUNet(nn.Module):
+    """Their UNetLarge (deblur) and UNet (channels), widths c with c[0] the input."""
+    def __init__(self, task, variant, c):
+        super().__init__()
+        self.task = task
+        L = len(c) - 1
+
+        def double(i, o):
+            return nn.ModuleList([RefSetConv(variant, i, o), RefSetConv(variant, o, o)])
+        self.down = nn.ModuleList([double(c[k], c[k + 1]) for k in range(L)])
+        outs = [c[k] for k in range(L - 1, 0, -1)] if task == "deblur" else \
+            [c[k] for k in range(L - 1, 1, -1)] + [c[2]]
+        self.up = nn.ModuleList([double(2 * c[L - j], o) for j, o in enumerate(outs)])
+        w = c[L]
+        self.fc = nn.ModuleList([nn.Linear(w, w) for _ in range(3)])
+        self.fc_s = nn.ModuleList([nn.Linear(w, w) for _ in range(3)])
+        self.bn = nn.ModuleList([nn.BatchNorm1d(w) for _ in range(3)])
+        self.bn_s = nn.ModuleList([nn.BatchNorm1d(w) for _ in range(3)])
+        if task == "deblur":
+            self.conv1 = nn.Conv2d(2 * c[1], c[1], 3, padding=1)
+            self.conv2 = nn.Conv2d(c[1], 3, 3, padding=1)
+        else:
+            last = variant if variant.startswith("dss") else "siamese-ds"
+            self.last = RefSetConv(last, c[2] + c[1], 3, 1, 0)
+
+    @staticmethod
+    def each(f, x):
+        b, n = x.shape[:2]
+        return f(x.flatten(0, 1)).unflatten(0, (b, n))
+
+    def forward(self, x):
+        skips = []
+        for k, pair in enumerate(self.down):
+            for layer in pair:
+                x = F.relu(layer(x))  # Dropout2d(p=0)
+            skips.append(x)
+            stride = 8 if k == len(self.down) - 1 else 2
+            x = self.each(lambda t, s=stride: F.max_pool2d(t, 2, stride=s), x)
+        b, n = x.shape[:2]
+        x = x.squeeze(-1).squeeze(-1)
+        for k in range(3):
+            x1 = self.bn[k](self.fc[k](x.flatten(0, 1)))
+            x2 = self.fc_s[k](x.max(1)[0])[:, None].expand(b, n, -1)
+            x = F.relu(x1 + self.bn_s[k](x2.flatten(0, 1))).unflatten(0, (b, n))
+        x = self.each(lambda t: F.interpolate(t[..., None, None], scale_factor=8,
+                                              mode="bilinear", align_corners=True), x)
+        for pair, skip in zip(self.up, skips[:0:-1], strict=True):
+            x = torch.cat([x, skip], 2)
+            for layer in pair:
+                x = F.relu(layer(x))
+            x = self.each(lambda t: F.interpolate(t, scale_factor=2, mode="bilinear",
+                                                  align_corners=True), x)
+        x = torch.cat([x, skips[0]], 2)
+        if self.task == "channels":
+            return self.last(x)
+        return torch.clamp(self.conv2(F.relu(self.conv1(x.max(1)[0]))), -1, 1)
+
+
+def module_pairs(a, b):
+    return list(zip(list(a.parameters()) + list(a.buffers()),
+                    list(b.parameters()) + list(b.buffers()), strict=True))
+
+
+def set_layer_pairs(ours, ref):
+    if hasattr(ours, "base"):
+        return module_pairs(ours.base, ref.conv) + module_pairs(ours.norm, ref.bn)
+    pairs = module_pairs(ours.siamese, ref.conv) + module_pairs(ours.siamese_norm, ref.bn)
+    if ours.shared is not None:
+        pairs += module_pairs(ours.shared, ref.conv_s) + module_pairs(ours.shared_norm, ref.bn_s)
+    return pairs
+
+
+def unet_pairs(ours, ref):
+    pairs = []
+    for mine, theirs in zip(list(ours.down) + list(ours.up), list(ref.down) + list(ref.up),
+                            strict=True):
+        for a, b in zip(mine, theirs, strict=True):
+            pairs += set_layer_pairs(a, b)
+    for k, layer in enumerate(ours.bottleneck):
+        pairs += (module_pairs(layer.element[0], ref.fc[k]) +
+                  module_pairs(layer.element[1], ref.bn[k]) +
+                  module_pairs(layer.lin_set, ref.fc_s[k]) +
+                  module_pairs(layer.set_norm, ref.bn_s[k]))
+    if ours.task == "deblur":
+        return pairs + module_pairs(ours.last[0], ref.conv1) + module_pairs(ours.last[2],
+                                                                              ref.conv2)
+    return pairs + set_layer_pairs(ours.last, ref.last)
+
+
+UNET_CASES = [("deblur", v, (4, 6, 8, 10, 12), 128) for v in BLOCKS] + \
+    [("channels", v, (4, 6, 8, 10), 64) for v in BLOCKS]
+
+
+@pytest.mark.parametrize("task,variant,widths,size", UNET_CASES)
+def test_unet_is_the_authors(task, variant, widths, size):
+    torch.manual_seed(0)
+    ours = GridSetNet.paper(task, variant, widths=widths).double()
+    ref = RefUNet(task, variant, (3,) + widths).double()
+    x = torch.randn(2, 3, 3, size, size, dtype=torch.float64)
+    assert_same_network(ours, ref, unet_pairs(ours, ref), x)
+
+
+@pytest.mark.parametrize("task", ["deblur", "channels"])
+def test_unet_paper_widths_and_set_order(task):
+    # The authors' widths: our network has exactly their parameters.
+    for variant in BLOCKS:
+        ours = GridSetNet.paper(task, variant)
+        c = {"deblur": {"siamese-ds": (3, 48, 64, 128, 200, 300),
+                        "dss-sum": (3, 48, 50, 100, 150, 200),
+                        "aittala": (3, 150, 200, 220, 250, 250)},
+             "channels": {"siamese-ds": (3, 64, 128, 200, 300),
+                          "dss-sum": (3, 50, 100, 150, 200),
+                          "aittala": (3, 150, 200, 300, 320)}}[task]
+        widths = c.get(variant, c["dss-sum" if variant == "dss-max" else "siamese-ds"])
+        ref = RefUNet(task, variant, widths)
+        assert all(a.shape == b.shape for a, b in unet_pairs(ours, ref))
+        assert sum(p.numel() for p in ours.parameters()) == \
+            sum(p.numel() for p in ref.parameters())
+    torch.manual_seed(0)
+    size = 128 if task == "deblur" else 64
+    model = GridSetNet.paper(task, "dss-max", widths=(4, 6, 8, 10, 12)[:5 if task == "deblur"
+                                                                          else 4])
+    model = model.double().eval()
+    x = torch.randn(2, 3, 3, size, size, dtype=torch.float64)
+    mask = torch.tensor([[True, True, True], [True, False, True]])
+    # Strided pooling keeps no exact translation symmetry; the set order is the symmetry:
+    # deblurring is invariant to it, colour matching equivariant.
+    level = "set-grid" if task == "deblur" else "element-grid"
+    assert_dense_equivariant(model, x, mask, level=level, symmetries=["set"], atol=1e-9)
+    out, alone = model(x, mask), model(x[1:, [0, 2]])
+    torch.testing.assert_close(out[1] if task == "deblur" else out[1, [0, 2]], alone[0])
+    with pytest.raises(ValueError, match=f"{size}x{size}"):
+        model(torch.randn(1, 2, 3, 32, 32, dtype=torch.float64))

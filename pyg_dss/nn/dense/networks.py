@@ -20,7 +20,8 @@ from pyg_dss.checkpoint import register_model
 from pyg_dss.nn.aggr import REDUCTIONS, reduce_dim
 from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dense.layers import DenseDeepSetsLayer, make_dense_layer
-from pyg_dss.nn.dense.paper import PAPER_TASKS, PaperSelectionNet, PaperSignalNet
+from pyg_dss.nn.dense.paper import (PAPER_TASKS, PaperSelectionNet, PaperSetUNet,
+                                    PaperSignalNet)
 from pyg_dss.nn.dense.sets import ElementWise, check_dense, dense_set_aggregate, zero_padding
 from pyg_dss.nn.variants import check_variant, out_channels_of
 
@@ -144,27 +145,34 @@ class GridSetNet(_GridSetModel):
 
     @classmethod
     def paper(cls, task: str, variant: str = "dss-sum", **options: Any) -> Module:
-        r"""The authors' network for a grid experiment of the paper (their
-        published code; see :mod:`pyg_dss.nn.dense.paper`):
+        r"""The authors' network for a grid experiment of the paper, as their
+        published code builds it (see :mod:`pyg_dss.nn.dense.paper`):
 
+        * ``"signals"``: :class:`~pyg_dss.nn.dense.paper.PaperSignalNet`
+          (options ``in_channels``, ``out_channels``, ``length``; variants
+          ``"siamese"``, ``"dss-sum"``, ``"dss-max"``, ``"sridhar"``,
+          ``"aittala"``);
         * ``"selection"``: :class:`~pyg_dss.nn.dense.paper.PaperSelectionNet`
           (options ``in_channels``, ``conv_dropout``, ``head_dropout``);
-        * ``"signals"``: :class:`~pyg_dss.nn.dense.paper.PaperSignalNet`
-          (options ``in_channels``, ``out_channels``, ``length``).
+        * ``"deblur"``, ``"channels"``:
+          :class:`~pyg_dss.nn.dense.paper.PaperSetUNet` (options
+          ``in_channels``, ``out_channels``, ``widths``, ``dropout``).
 
-        The code published with the paper holds no network for the colour
-        matching, deblurring-at-this-interface or frame-ordering tasks that
-        this method could follow, so those tasks are refused with a message
-        naming the default networks to use.  Saved and loaded like any model
-        (:func:`pyg_dss.checkpoint.save_model`)."""
-        if task == "selection":
-            return PaperSelectionNet(variant=variant, **options)
+        The image tasks take the variants ``"siamese-ds"``, ``"dss-sum"``,
+        ``"dss-max"``, ``"sridhar"``, ``"aittala"``.  ``"frames"`` is refused:
+        the published code holds no network for frame ordering to follow.
+        Saved and loaded like any model (:func:`pyg_dss.checkpoint.save_model`).
+        """
         if task == "signals":
             return PaperSignalNet(variant=variant, **options)
-        if task not in PAPER_TASKS:
-            raise ValueError(f"Unknown task {task!r}; choose one of {PAPER_TASKS}.")
-        raise ValueError(f"GridSetNet.paper builds the 'selection' and 'signals' networks; for "
-                         f"{task!r} build GridSetNet(...) or GridSetUNet(...) instead.")
+        if task == "selection":
+            return PaperSelectionNet(variant=variant, **options)
+        if task in ("deblur", "channels"):
+            return PaperSetUNet(task, variant=variant, **options)
+        if task == "frames":
+            raise ValueError("The authors' published code has no frame-ordering network to "
+                             "follow; build GridSetNet(..., readout='element') instead.")
+        raise ValueError(f"Unknown task {task!r}; choose one of {PAPER_TASKS}.")
 
     def element_features(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """The per-element vectors after the set layers and the grid pool

@@ -9,6 +9,11 @@ for every variant that code defines.  Built with :meth:`GridSetNet.paper
   max-pool after the third (64x64 images end as one vector per element),
   then a DeepSets head 256-128-1 (max, ELU, dropout, a bias on both
   branches) and a softmax over the set.
+* :class:`PaperSetUNet` (``task="deblur"`` and ``task="channels"``): the
+  U-Nets of burst deblurring and colour-channel matching, a DeepSets
+  bottleneck with BatchNorm, bilinear upsampling; a set max, two
+  convolutions and a clamp (deblurring) or a 1x1 set layer per element
+  (colour matching).
 * :class:`PaperSignalNet` (``task="signals"``, waveform classification):
   three circular stride-2 convolutions as long as the signal, then half and
   a quarter of it, each followed by its BatchNorm *before* the elements
@@ -38,8 +43,9 @@ from pyg_dss.nn.dense.sets import (ElementWise, apply_to_elements, check_dense,
                                    dense_set_aggregate, masked_set_log_softmax, zero_padding)
 from pyg_dss.nn.variants import out_channels_of
 
-__all__ = ["PAPER_TASKS", "SELECTION_BLOCKS", "SIGNAL_WIDTHS", "PaperSelectionNet",
-           "PaperSignalNet", "CircularStridedConv1d", "PaperSignalSetConv"]
+__all__ = ["PAPER_TASKS", "SELECTION_BLOCKS", "SIGNAL_WIDTHS", "UNET_WIDTHS", "UNET_SIZES",
+           "PaperSelectionNet", "PaperSignalNet", "PaperSetUNet", "CircularStridedConv1d",
+           "PaperSignalSetConv", "PaperDeepSetsNormLayer"]
 
 #: The grid experiments of the paper, the ``task`` of :meth:`GridSetNet.paper`.
 PAPER_TASKS = ("signals", "selection", "channels", "deblur", "frames")
@@ -319,3 +325,200 @@ class PaperSignalNet(Configurable, Module):
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, length={self.length}, "
                 f"variant={self.variant!r})")
+
+
+#: Channels of the U-Net levels per task and variant (for ``"aittala"``
+#: each level's convolutions have half, doubled by the set max).
+UNET_WIDTHS: Dict[str, Dict[str, Tuple[int, ...]]] = {
+    "deblur": {"siamese-ds": (48, 64, 128, 200, 300), "dss-sum": (48, 50, 100, 150, 200),
+               "dss-max": (48, 50, 100, 150, 200), "sridhar": (48, 64, 128, 200, 300),
+               "aittala": (150, 200, 220, 250, 250)},
+    "channels": {"siamese-ds": (64, 128, 200, 300), "dss-sum": (50, 100, 150, 200),
+                 "dss-max": (50, 100, 150, 200), "sridhar": (64, 128, 200, 300),
+                 "aittala": (150, 200, 300, 320)},
+}
+#: Image side the U-Net of each task takes (its deepest level is 8x8).
+UNET_SIZES = {"deblur": 128, "channels": 64}
+
+
+class PaperDeepSetsNormLayer(Module):
+    r"""The DeepSets layer of the authors' deblurring bottleneck, a BatchNorm
+    on each branch, both normalised over the rows of the real elements (the
+    set branch broadcast to every element first, as their code does):
+
+    .. math::
+        \mathbf{y}_i = \mathrm{ReLU}\big(\mathrm{BN}(\mathbf{A}\mathbf{z}_i + \mathbf{a})
+        + \mathrm{BN}'(\mathbf{B} \max_j \mathbf{z}_j + \mathbf{b})\big).
+
+    Shapes: ``z`` ``[B, n, C]``, ``mask`` ``[B, n]`` (optional) -> ``[B, n, C']``.
+    """
+    def __init__(self, in_channels: int, out_channels: int) -> None:
+        super().__init__()
+        self.element = torch.nn.Sequential(torch.nn.Linear(in_channels, out_channels),
+                                           torch.nn.BatchNorm1d(out_channels))
+        self.lin_set = torch.nn.Linear(in_channels, out_channels)
+        self.set_norm = torch.nn.BatchNorm1d(out_channels)
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+
+    def forward(self, z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        check_dense(z, mask)
+        s = self.lin_set(dense_set_aggregate(z, mask, "max")).unsqueeze(1).expand(
+            z.size(0), z.size(1), -1)
+        y = apply_to_elements(self.element, z, mask) + apply_to_elements(self.set_norm, s, mask)
+        return zero_padding(torch.relu(y), mask)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.lin_set.in_features}, "
+                f"{self.lin_set.out_features})")
+
+
+def _same_conv3(in_channels: int, out_channels: int) -> Module:
+    return torch.nn.Conv2d(in_channels, out_channels, 3, padding=1)
+
+
+@register_model
+class PaperSetUNet(Configurable, Module):
+    r"""The U-Nets of the authors' burst-deblurring (``task="deblur"``,
+    their ``UNetLarge``) and colour-channel matching (``task="channels"``,
+    their ``UNet``) code: levels of two set layers of the variant (3x3
+    convolutions, a BatchNorm per branch, each followed by ReLU and
+    ``Dropout2d``; 2x2 max-pools down), a bottleneck that pools the 8x8
+    level with a 2x2 window and stride 8 to one vector per element, three
+    :class:`PaperDeepSetsNormLayer`, bilinear upsampling (``align_corners``)
+    back up with skip concatenation, then
+
+    * ``"deblur"``: a max over the set, two plain convolutions and a clamp,
+      :math:`\hat{\mathbf{y}} = \mathrm{clamp}(g(\max_j U(\mathbf{X})_j), -1, 1)`
+      (invariant to the set order);
+    * ``"channels"``: a 1x1 set layer with its BatchNorm (siamese for every
+      variant but DSS), one output image per element (equivariant).
+
+    The strided pooling keeps no exact translation symmetry.  Every variant,
+    the siamese one included, shares information across the set in the
+    bottleneck (the authors' code).
+
+    Args:
+        task: ``"deblur"`` or ``"channels"``.
+        in_channels, out_channels: channels of the elements and of the
+            output (3 and 3 in the paper).
+        variant: ``"siamese-ds"``, ``"dss-sum"``, ``"dss-max"``,
+            ``"sridhar"`` or ``"aittala"``.
+        widths: channels of the levels; ``None`` for the authors'
+            (:data:`UNET_WIDTHS`).  For ``"aittala"`` every width must be
+            even (half from the convolution, half from the set max).
+        dropout: rate of the ``Dropout2d`` after every set layer.
+
+    Shapes: ``x`` ``[B, n, C, S, S]`` with ``S`` from :data:`UNET_SIZES`
+    (128 deblur, 64 channels), ``mask`` ``[B, n]`` (optional) ->
+    ``[B, out_channels, S, S]`` (deblur) or ``[B, n, out_channels, S, S]``
+    (channels, zero at padding).
+    """
+    def __init__(self, task: str = "deblur", in_channels: int = 3, out_channels: int = 3,
+                 variant: str = "dss-sum", widths: Optional[Sequence[int]] = None,
+                 dropout: float = 0.0) -> None:
+        super().__init__()
+        if task not in UNET_WIDTHS:
+            raise ValueError(f"task must be one of {tuple(UNET_WIDTHS)}, got {task!r}.")
+        _check_paper_variant(task, variant, tuple(UNET_WIDTHS[task]))
+        c = tuple(UNET_WIDTHS[task][variant] if widths is None else widths)
+        levels = len(UNET_WIDTHS[task][variant])
+        if len(c) != levels or (variant == "aittala" and any(w % 2 for w in c)):
+            raise ValueError(f"widths must be {levels} channel counts (even for 'aittala'), "
+                             f"got {list(c)}.")
+        self._store_config(task=task, in_channels=in_channels, out_channels=out_channels,
+                           variant=variant, widths=None if widths is None else tuple(widths),
+                           dropout=dropout)
+        self.task, self.in_channels, self.variant = task, in_channels, variant
+        self.size = UNET_SIZES[task]
+        self.down = torch.nn.ModuleList()
+        channels = in_channels
+        for width in c:
+            self.down.append(self._double(channels, width))
+            channels = width
+        self.bottleneck = torch.nn.ModuleList([PaperDeepSetsNormLayer(c[-1], c[-1])
+                                               for _ in range(3)])
+        # Up the levels: deblurring returns to each level's width, colour matching stays
+        # at the second level's width on the top level.
+        up_widths = c[-2::-1] if task == "deblur" else c[-2:0:-1] + (c[1],)
+        self.up = torch.nn.ModuleList()
+        for width, skip in zip(up_widths, c[:0:-1], strict=True):
+            self.up.append(self._double(channels + skip, width))
+            channels = width
+        channels += c[0]
+        self.pool2 = ElementWise(torch.nn.MaxPool2d(2, stride=2))
+        self.pool8 = ElementWise(torch.nn.MaxPool2d(2, stride=8))
+        self.up2 = ElementWise(torch.nn.Upsample(scale_factor=2, mode="bilinear",
+                                                 align_corners=True))
+        self.up8 = ElementWise(torch.nn.Upsample(scale_factor=8, mode="bilinear",
+                                                 align_corners=True))
+        self.dropout = ElementWise(torch.nn.Dropout2d(dropout))
+        self.last: Module
+        if task == "deblur":
+            self.last = torch.nn.Sequential(torch.nn.Conv2d(channels, c[0], 3, padding=1),
+                                            torch.nn.ReLU(),
+                                            torch.nn.Conv2d(c[0], out_channels, 3, padding=1))
+        else:
+            last_variant = variant if variant.startswith("dss-") else "siamese-ds"
+            self.last = make_dense_layer(last_variant, _conv1, channels, out_channels,
+                                         torch.nn.BatchNorm2d)
+        self._init_weights()
+
+    def _double(self, in_channels: int, width: int) -> Module:
+        base = width // 2 if self.variant == "aittala" else width
+        return torch.nn.ModuleList([
+            make_dense_layer(self.variant, _same_conv3, in_channels, base, torch.nn.BatchNorm2d),
+            make_dense_layer(self.variant, _same_conv3, width, base, torch.nn.BatchNorm2d)])
+
+    def _init_weights(self) -> None:
+        # Xavier-normal for the set layers and the bottleneck; the deblurring network's
+        # final plain convolutions keep PyTorch's default, as in the authors' code.
+        for part in (self.down, self.up, self.bottleneck):
+            _xavier_normal(part)
+        if self.task == "channels":
+            _xavier_normal(self.last)
+
+    def reset_parameters(self) -> None:
+        for m in self.modules():
+            if m is not self and hasattr(m, "reset_parameters"):
+                m.reset_parameters()
+        self._init_weights()
+
+    def _run(self, pair: Module, x: Tensor, mask: Optional[Tensor]) -> Tensor:
+        for layer in pair:
+            x = self.dropout(torch.relu(layer(x, mask)), mask)
+        return x
+
+    def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        check_dense(x, mask)
+        s = self.size
+        if x.dim() != 5 or x.size(2) != self.in_channels or x.shape[3:] != (s, s):
+            raise ValueError(f"Expected sets of {self.in_channels}-channel {s}x{s} images "
+                             f"[B, n, {self.in_channels}, {s}, {s}] (the authors' U-Net for "
+                             f"{self.task!r} ends at one pixel), got {tuple(x.shape)}.")
+        skips = []
+        for k, pair in enumerate(self.down):
+            x = self._run(pair, x, mask)
+            skips.append(x)
+            x = self.pool2(x, mask) if k < len(self.down) - 1 else self.pool8(x, mask)
+        z = x.flatten(2)
+        for layer in self.bottleneck:
+            z = layer(z, mask)
+        x = self.up8(z[..., None, None], mask)
+        for pair, skip in zip(self.up, skips[:0:-1], strict=True):
+            x = self.up2(self._run(pair, torch.cat([x, skip], 2), mask), mask)
+        x = torch.cat([x, skips[0]], 2)
+        if self.task == "channels":
+            return self.last(x, mask)
+        return self.last(dense_set_aggregate(x, mask, "max")).clamp(-1, 1)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}({self.task!r}, {self.in_channels}, "
+                f"variant={self.variant!r})")
+
+
+def _conv1(in_channels: int, out_channels: int) -> Module:
+    return torch.nn.Conv2d(in_channels, out_channels, 1)
