@@ -237,7 +237,8 @@ def test_models_save_load_reset_and_repr(tmp_path):
         assert type(model).__name__ in repr(model)
         before = [p.clone() for p in model.parameters()]
         model.reset_parameters()
-        assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+        after = model.parameters()
+        assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     unet = GridSetUNet(2, 2, widths=(4,))  # starts as the mean of the set
     assert torch.allclose(unet(x, MASK), dense_set_aggregate(x, MASK, "mean"))
     assert "aggr='max'" in repr(DenseDSSConv(nn.Conv1d(1, 1, 1), nn.Conv1d(1, 1, 1), "max"))
