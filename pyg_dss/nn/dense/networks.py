@@ -23,6 +23,7 @@ from pyg_dss.nn.dense.layers import DenseDeepSetsLayer, make_dense_layer
 from pyg_dss.nn.dense.paper import (PAPER_TASKS, PaperSelectionNet, PaperSetUNet,
                                     PaperSignalNet)
 from pyg_dss.nn.dense.sets import ElementWise, check_dense, dense_set_aggregate, zero_padding
+from pyg_dss.nn.utils import reset_submodules
 from pyg_dss.nn.variants import check_variant, out_channels_of
 
 __all__ = ["GridSetNet", "GridSetUNet", "same_conv"]
@@ -56,11 +57,16 @@ def same_conv(dim: int, in_channels: int, out_channels: int, kernel_size: int,
     every kernel size: ``k - 1`` padding in all, the odd one at the end
     (``k // 2`` on both sides would grow an even kernel's output by one)."""
     return _CONV[dim](in_channels, out_channels, kernel_size, padding="same",
-                      padding_mode=padding_mode)
+                      padding_mode=padding_mode)  # type: ignore[arg-type]  # checked str
 
 
 class _GridSetModel(Configurable, Module):
     """Shared plumbing: the conv factory and plain-data configuration."""
+    dim: int
+    kernel_size: int
+    padding_mode: str
+    variant: str
+
     def _conv(self, in_channels: int, out_channels: int) -> Module:
         return same_conv(self.dim, in_channels, out_channels, self.kernel_size,
                          self.padding_mode)
@@ -70,9 +76,7 @@ class _GridSetModel(Configurable, Module):
                                 _NORM[self.dim])
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
 
 @register_model
@@ -138,6 +142,7 @@ class GridSetNet(_GridSetModel):
         for width in head_hidden:
             self.head.append(DenseDeepSetsLayer(channels, width, aggr="max"))
             channels = width
+        self.out: Module
         if readout == "element":
             self.out = DenseDeepSetsLayer(channels, out_channels, aggr="max")
         else:
@@ -260,8 +265,8 @@ class GridSetUNet(_GridSetModel):
     def _zero_last(self) -> None:
         # A residual network starts as the identity on the set mean.
         if self.residual:
-            torch.nn.init.zeros_(self.fuse[-1].weight)
-            torch.nn.init.zeros_(self.fuse[-1].bias)
+            for parameter in self.fuse[-1].parameters():
+                torch.nn.init.zeros_(parameter)
 
     def reset_parameters(self) -> None:
         super().reset_parameters()
@@ -274,7 +279,8 @@ class GridSetUNet(_GridSetModel):
             raise ValueError(f"The grid size {tuple(x.shape[3:])} must be divisible by "
                              f"{factor} (2 ** number of poolings).")
         h, skips = x, []
-        for k, (first, second) in enumerate(self.down):
+        for k, level in enumerate(self.down):
+            first, second = level.children()
             h = torch.relu(second(torch.relu(first(h, mask)), mask))
             if k < len(self.down) - 1:
                 skips.append(h)

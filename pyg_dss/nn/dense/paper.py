@@ -41,6 +41,7 @@ from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dense.layers import DenseDeepSetsLayer, make_dense_layer
 from pyg_dss.nn.dense.sets import (ElementWise, apply_to_elements, check_dense,
                                    dense_set_aggregate, masked_set_log_softmax, zero_padding)
+from pyg_dss.nn.utils import reset_submodules
 from pyg_dss.nn.variants import out_channels_of
 
 __all__ = ["PAPER_TASKS", "SELECTION_BLOCKS", "SIGNAL_WIDTHS", "UNET_WIDTHS", "UNET_SIZES",
@@ -134,9 +135,7 @@ class PaperSelectionNet(Configurable, Module):
         _xavier_normal(self)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
         _xavier_normal(self)
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
@@ -149,7 +148,7 @@ class PaperSelectionNet(Configurable, Module):
                              "after the last pooling: the authors' selection network takes "
                              "64x64 images (62 to 81 pixels a side work).")
         for block, pool in zip(self.blocks, self.pools, strict=True):
-            for layer in block:
+            for layer in block.children():
                 x = self.conv_dropout(F.elu(layer(x, mask)), mask)
             x = pool(x, mask)
         z = x.flatten(2)
@@ -240,9 +239,7 @@ class PaperSignalSetConv(Module):
                 torch.nn.BatchNorm1d(out_channels))
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         check_dense(x, mask)
@@ -307,9 +304,7 @@ class PaperSignalNet(Configurable, Module):
                 torch.nn.init.xavier_uniform_(m.weight)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
         self._init_weights()
 
     def forward(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
@@ -360,9 +355,7 @@ class PaperDeepSetsNormLayer(Module):
         self.set_norm = torch.nn.BatchNorm1d(out_channels)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
 
     def forward(self, z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         check_dense(z, mask)
@@ -482,13 +475,11 @@ class PaperSetUNet(Configurable, Module):
             _xavier_normal(self.last)
 
     def reset_parameters(self) -> None:
-        for m in self.modules():
-            if m is not self and hasattr(m, "reset_parameters"):
-                m.reset_parameters()
+        reset_submodules(self)
         self._init_weights()
 
     def _run(self, pair: Module, x: Tensor, mask: Optional[Tensor]) -> Tensor:
-        for layer in pair:
+        for layer in pair.children():
             x = self.dropout(torch.relu(layer(x, mask)), mask)
         return x
 
