@@ -156,8 +156,9 @@ def test_selection_network_respects_the_set_order_and_masks():
 
 # --- the authors' signal network, re-expressed ------------------------------------
 
-WIDTHS = {"siamese": (220, 220, 110), "dss-sum": (160, 160, 80), "dss-max": (160, 160, 80),
-          "sridhar": (220, 220, 110), "aittala": (160, 160, 80)}
+WIDTHS = {"siamese": (220, 220, 110), "siamese-ds": (200, 200, 100),
+          "dss-sum": (160, 160, 80), "dss-max": (160, 160, 80), "sridhar": (220, 220, 110),
+          "aittala": (160, 160, 80)}
 
 
 def old_circular_conv(conv, x):
@@ -182,10 +183,15 @@ class RefSignals(nn.Module):
                                          for i, o, k in zip(ins, w, ks, strict=True)])
             self.bn_s = nn.ModuleList([nn.BatchNorm1d(o) for o in w])
         self.fc1 = nn.Linear(wide * w[2], classes)
+        if variant == "siamese-ds":  # their SiameseDSNet: a DeepSets layer replaces conv3
+            del self.conv[2], self.bn[2]
+            self.fc3 = nn.Linear(w[1] * (length // 4), w[2])
+            self.fc3s = nn.Linear(w[1] * (length // 4), w[2])
+            self.bn3, self.bn3s = nn.BatchNorm1d(w[2]), nn.BatchNorm1d(w[2])
 
     def forward(self, x):
         b, n = x.shape[:2]
-        for k in range(3):
+        for k in range(len(self.conv)):
             flat = x.flatten(0, 1)
             x1 = self.bn[k](old_circular_conv(self.conv[k], flat)).unflatten(0, (b, n))
             if self.variant.startswith("dss"):
@@ -199,6 +205,11 @@ class RefSignals(nn.Module):
                 x = F.relu(x1)
                 if self.variant == "aittala":
                     x = torch.cat([x, x.max(1, keepdim=True)[0].expand_as(x)], 2)
+        if self.variant == "siamese-ds":
+            flat = x.flatten(2)
+            x1 = self.bn3(self.fc3(flat.flatten(0, 1))).unflatten(0, (b, n))
+            x2 = self.bn3s(self.fc3s(flat.max(1)[0]))[:, None]
+            return F.log_softmax(self.fc1(F.relu(x1 + x2).sum(1)), dim=1)
         return F.log_softmax(self.fc1(x.sum(3).sum(1)), dim=1)
 
 
@@ -211,6 +222,10 @@ def signal_pairs(ours, ref):
         for a, b in mods:
             pairs += list(zip(list(a.parameters()) + list(a.buffers()),
                               list(b.parameters()) + list(b.buffers()), strict=True))
+    if ours.deep_sets is not None:
+        ds = ours.deep_sets
+        pairs += (module_pairs(ds.element[0], ref.fc3) + module_pairs(ds.element[1], ref.bn3) +
+                  module_pairs(ds.lin_set, ref.fc3s) + module_pairs(ds.set_norm, ref.bn3s))
     return pairs + [(ours.out.weight, ref.fc1.weight), (ours.out.bias, ref.fc1.bias)]
 
 
@@ -232,6 +247,10 @@ def test_signal_network_symmetries():
     # cyclic shifts by multiples of 8 when the length is divisible by 8.
     assert_dense_equivariant(model, x, mask, level="set", shift_multiple=8, atol=1e-9)
     torch.testing.assert_close(model(x, mask)[1], model(x[1:2, :2])[0])
+    # Siamese+DS flattens the signals into its DeepSets layer: the set order only.
+    late = GridSetNet.paper("signals", "siamese-ds", length=32).double().eval()
+    assert_dense_equivariant(late, x, mask, level="set", symmetries=["set"], atol=1e-9)
+    torch.testing.assert_close(late(x, mask)[1], late(x[1:2, :2])[0])
 
 
 @pytest.mark.parametrize("task,variant", [("selection", "aittala"), ("signals", "sridhar")])

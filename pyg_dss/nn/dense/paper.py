@@ -64,6 +64,7 @@ SELECTION_BLOCKS: Dict[str, Tuple[Tuple[int, int, int], ...]] = {
 #: Widths of the three layers of the signal network per variant.
 SIGNAL_WIDTHS: Dict[str, Tuple[int, int, int]] = {
     "siamese": (220, 220, 110),
+    "siamese-ds": (200, 200, 100),  # two convolutions, then a DeepSets layer of 100
     "dss-sum": (160, 160, 80),
     "dss-max": (160, 160, 80),
     "sridhar": (220, 220, 110),
@@ -274,8 +275,10 @@ class PaperSignalNet(Configurable, Module):
         out_channels: classes (3 in the paper).
         length: samples per signal :math:`L` (100 in the paper).
         variant: ``"siamese"`` (no sharing: the set meets in the final sum),
-            ``"dss-sum"``, ``"dss-max"``, ``"sridhar"`` or ``"aittala"``
-            (widths :data:`SIGNAL_WIDTHS`).
+            ``"siamese-ds"`` (two siamese convolutions, then one
+            :class:`PaperDeepSetsNormLayer` on the flattened signals in
+            place of the third), ``"dss-sum"``, ``"dss-max"``, ``"sridhar"``
+            or ``"aittala"`` (widths :data:`SIGNAL_WIDTHS`).
 
     Shapes: ``x`` ``[B, n, C, L]``, ``mask`` ``[B, n]`` (optional) ->
     ``[B, out_channels]`` log-probabilities.
@@ -290,11 +293,19 @@ class PaperSignalNet(Configurable, Module):
                            variant=variant)
         self.in_channels, self.length, self.variant = in_channels, length, variant
         self.layers = torch.nn.ModuleList()
-        channels = in_channels
-        for width, kernel in zip(SIGNAL_WIDTHS[variant], (length, length // 2, length // 4),
-                                 strict=True):
-            self.layers.append(PaperSignalSetConv(variant, channels, width, kernel))
+        channels, samples = in_channels, length
+        widths, kernels = SIGNAL_WIDTHS[variant], (length, length // 2, length // 4)
+        convs = 2 if variant == "siamese-ds" else 3
+        for width, kernel in zip(widths[:convs], kernels[:convs], strict=True):
+            conv_variant = "siamese" if variant == "siamese-ds" else variant
+            self.layers.append(PaperSignalSetConv(conv_variant, channels, width, kernel))
             channels = 2 * width if variant == "aittala" else width
+            samples = (samples + 1) // 2
+        self.deep_sets: Optional[PaperDeepSetsNormLayer] = None
+        if variant == "siamese-ds":
+            self.deep_sets = PaperDeepSetsNormLayer(channels * samples, widths[2],
+                                                    set_norm="sets")
+            channels = widths[2]
         self.out = torch.nn.Linear(channels, out_channels)
         self._init_weights()
 
@@ -314,8 +325,8 @@ class PaperSignalNet(Configurable, Module):
                              f"{self.length}], got {tuple(x.shape)}.")
         for layer in self.layers:
             x = layer(x, mask)
-        z = dense_set_aggregate(x.sum(-1), mask, "sum")
-        return self.out(z).log_softmax(-1)
+        z = x.sum(-1) if self.deep_sets is None else self.deep_sets(x.flatten(2), mask)
+        return self.out(dense_set_aggregate(z, mask, "sum")).log_softmax(-1)
 
     def __repr__(self) -> str:
         return (f"{self.__class__.__name__}({self.in_channels}, length={self.length}, "
@@ -337,18 +348,28 @@ UNET_SIZES = {"deblur": 128, "channels": 64}
 
 
 class PaperDeepSetsNormLayer(Module):
-    r"""The DeepSets layer of the authors' deblurring bottleneck, a BatchNorm
-    on each branch, both normalised over the rows of the real elements (the
-    set branch broadcast to every element first, as their code does):
+    r"""The DeepSets layer with a BatchNorm on each branch of the authors'
+    U-Net bottlenecks and their signal network's Siamese+DS variant:
 
     .. math::
         \mathbf{y}_i = \mathrm{ReLU}\big(\mathrm{BN}(\mathbf{A}\mathbf{z}_i + \mathbf{a})
         + \mathrm{BN}'(\mathbf{B} \max_j \mathbf{z}_j + \mathbf{b})\big).
 
+    Args:
+        in_channels, out_channels: sizes of :math:`\mathbf{z}_i` and
+            :math:`\mathbf{y}_i`.
+        set_norm: what :math:`\mathrm{BN}'` normalises over: the set
+            branch broadcast to the rows of the real elements
+            (``"elements"``, the U-Nets) or one row per set (``"sets"``, the
+            signal network).
+
     Shapes: ``z`` ``[B, n, C]``, ``mask`` ``[B, n]`` (optional) -> ``[B, n, C']``.
     """
-    def __init__(self, in_channels: int, out_channels: int) -> None:
+    def __init__(self, in_channels: int, out_channels: int, set_norm: str = "elements") -> None:
         super().__init__()
+        if set_norm not in ("elements", "sets"):
+            raise ValueError(f"set_norm must be 'elements' or 'sets', got {set_norm!r}.")
+        self.set_norm_rows = set_norm
         self.element = torch.nn.Sequential(torch.nn.Linear(in_channels, out_channels),
                                            torch.nn.BatchNorm1d(out_channels))
         self.lin_set = torch.nn.Linear(in_channels, out_channels)
@@ -359,9 +380,13 @@ class PaperDeepSetsNormLayer(Module):
 
     def forward(self, z: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         check_dense(z, mask)
-        s = self.lin_set(dense_set_aggregate(z, mask, "max")).unsqueeze(1).expand(
-            z.size(0), z.size(1), -1)
-        y = apply_to_elements(self.element, z, mask) + apply_to_elements(self.set_norm, s, mask)
+        s = self.lin_set(dense_set_aggregate(z, mask, "max"))
+        if self.set_norm_rows == "sets":
+            s = self.set_norm(s)
+        s = s.unsqueeze(1).expand(z.size(0), z.size(1), -1)
+        if self.set_norm_rows == "elements":
+            s = apply_to_elements(self.set_norm, s, mask)
+        y = apply_to_elements(self.element, z, mask) + s
         return zero_padding(torch.relu(y), mask)
 
     def __repr__(self) -> str:
