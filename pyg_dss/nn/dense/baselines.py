@@ -15,6 +15,16 @@ __all__ = ["DenseSridharConv", "DenseAittalaConv"]
 
 
 class _DenseBaseThenMix(Module):
+    """One base layer on every element, a mix across the set (:meth:`mix`),
+    then an optional norm on every element.
+
+    Args:
+        base: the base layer, any module ``[N, C, *S] -> [N, C', *S']``.
+        norm: a module after the mix, or ``None``.
+
+    Shapes: ``x`` ``[B, n, C, *S]``, ``mask`` ``[B, n]`` (optional) ->
+    ``[B, n, C'', *S']``, zero at padded elements.
+    """
     def __init__(self, base: Module, norm: Optional[Module] = None) -> None:
         super().__init__()
         self.base, self.norm = base, norm
