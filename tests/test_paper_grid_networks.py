@@ -253,11 +253,14 @@ def test_signal_network_symmetries():
     torch.testing.assert_close(late(x, mask)[1], late(x[1:2, :2])[0])
 
 
-@pytest.mark.parametrize("task,variant", [("selection", "aittala"), ("signals", "sridhar")])
-def test_paper_networks_save_load_and_reset(tmp_path, task, variant):
+@pytest.mark.parametrize("task,variant,options,shape", [
+    ("selection", "aittala", {}, (3, 64, 64)), ("signals", "sridhar", {}, (1, 100)),
+    ("deblur", "dss-max", {"widths": (2, 2, 2, 2, 4)}, (3, 128, 128)),
+    ("channels", "aittala", {"widths": (2, 2, 2, 4), "in_channels": 1}, (1, 64, 64))])
+def test_paper_networks_save_load_and_reset(tmp_path, task, variant, options, shape):
     torch.manual_seed(0)
-    model = GridSetNet.paper(task, variant).eval()
-    x = torch.randn(2, 3, 3, 64, 64) if task == "selection" else torch.randn(2, 3, 1, 100)
+    model = GridSetNet.paper(task, variant, **options).eval()
+    x = torch.randn((2, 3) + shape)
     save_model(str(tmp_path / "m.pt"), model)
     loaded, _ = load_model(str(tmp_path / "m.pt"))
     assert torch.equal(loaded.eval()(x), model(x))
@@ -270,6 +273,12 @@ def test_paper_networks_save_load_and_reset(tmp_path, task, variant):
 def test_paper_refuses_unknown_tasks_clearly():
     with pytest.raises(ValueError, match="choose one of"):
         GridSetNet.paper("mnist")
+    with pytest.raises(ValueError, match="no frame-ordering network"):
+        GridSetNet.paper("frames", "dss-sum")
+    with pytest.raises(ValueError, match="variants"):
+        GridSetNet.paper("deblur", "dss-mean")
+    with pytest.raises(ValueError, match="even"):
+        GridSetNet.paper("deblur", "aittala", widths=(3, 4, 4, 4, 4))
 
 
 # --- the authors' U-Nets (burst deblurring, colour-channel matching), re-expressed --
