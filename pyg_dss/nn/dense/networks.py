@@ -176,7 +176,9 @@ class GridSetNet(_GridSetModel):
             return PaperSetUNet(task, variant=variant, **options)
         if task == "frames":
             raise ValueError("The authors' published code has no frame-ordering network to "
-                             "follow; build GridSetNet(..., readout='element') instead.")
+                             "follow; build GridSetNet(..., readout='element'), or their "
+                             "closest 2D network, GridSetNet.paper('selection', ...), on 64x64 "
+                             "frames.")
         raise ValueError(f"Unknown task {task!r}; choose one of {PAPER_TASKS}.")
 
     def element_features(self, x: Tensor, mask: Optional[Tensor] = None) -> Tensor:
