@@ -25,12 +25,10 @@ __all__ = [
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.
-from . import images, signals, video  # noqa: E402
-from .images import *  # noqa: E402,F401,F403
-from .signals import *  # noqa: E402,F401,F403
-from .video import *  # noqa: E402,F401,F403
+from . import grid  # noqa: E402
+from .grid import *  # noqa: E402,F401,F403
 
-__all__ += signals.__all__ + images.__all__ + video.__all__
+__all__ += grid.__all__
 
 from .csl import CSL, SKIP_LENGTHS, circulant_graph  # noqa: E402  (bags of subgraphs, ESAN)
 __all__ += ["CSL", "SKIP_LENGTHS", "circulant_graph"]

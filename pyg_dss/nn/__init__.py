@@ -7,8 +7,9 @@ from pyg_dss.nn.baselines import AittalaConv, SridharConv
 from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import (DeepSetsLayer, ElementPool, set_argmax, set_log_softmax,
                               set_nll_loss)
-from pyg_dss.nn.model import BASES, VARIANTS, DSSNet
+from pyg_dss.nn.model import BASES, DSSNet
 from pyg_dss.nn.pointnet import KNNPointNetConv, PointNetLayer
+from pyg_dss.nn.variants import VARIANTS
 from pyg_dss.nn.set_gcn import SetGCNConv
 
 __all__ = [

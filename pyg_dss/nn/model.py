@@ -16,6 +16,8 @@ from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import DeepSetsLayer, ElementPool, set_log_softmax
 from pyg_dss.nn.set_gcn import SetGCNConv
 from pyg_dss.nn.pointnet import KNNPointNetConv, PointNetLayer
+from pyg_dss.nn.config import Configurable
+from pyg_dss.nn.variants import build_variant_layer, check_variant, out_channels_of
 
 BaseFactory = Callable[[int, int], Module]
 
@@ -26,13 +28,6 @@ BASES = {
     "pointnet": PointNetLayer,
     "pointnet-knn": KNNPointNetConv,
 }
-VARIANTS = ("dss-sum", "dss-max", "dss-mean", "siamese-ds", "sridhar", "aittala")
-
-
-def check_variant(variant: str) -> str:
-    if variant not in VARIANTS:
-        raise ValueError(f"Unknown variant {variant!r}; choose one of {VARIANTS}.")
-    return variant
 
 
 def paper_widths(variant: str, dim_factor: int = 1) -> Tuple[int, int, int]:
@@ -53,21 +48,12 @@ def make_layer(variant: str, base: BaseFactory, in_channels: int, out_channels: 
     """One layer of the given variant, with the paper's BatchNorm per branch.
     Returns the layer; its output has ``out_channels`` channels (2x for
     ``"aittala"``)."""
-    check_variant(variant)
-    if variant.startswith("dss-"):
-        return DSSConv(base(in_channels, out_channels), base(in_channels, out_channels),
-                       aggr=variant[4:], siamese_norm=BatchNorm1d(out_channels),
-                       shared_norm=BatchNorm1d(out_channels))
-    if variant == "siamese-ds":
-        return DSSConv(base(in_channels, out_channels), None,
-                       siamese_norm=BatchNorm1d(out_channels))
-    if variant == "sridhar":
-        return SridharConv(base(in_channels, out_channels), BatchNorm1d(out_channels))
-    return AittalaConv(base(in_channels, out_channels), BatchNorm1d(2 * out_channels))
+    return build_variant_layer(variant, base, in_channels, out_channels, BatchNorm1d,
+                               DSSConv, SridharConv, AittalaConv)
 
 
 @register_model
-class DSSNet(Module):
+class DSSNet(Configurable, Module):
     r"""The shape-selection network of Maron et al. (2020): a stack of set
     layers (each: the variant's layer with a BatchNorm per branch, then ReLU),
     a max over the nodes of every element, a DeepSets head over the elements
@@ -122,7 +108,7 @@ class DSSNet(Module):
         channels = in_channels
         for width in hidden:
             self.layers.append(make_layer(variant, factory, channels, width))
-            channels = 2 * width if variant == "aittala" else width
+            channels = out_channels_of(variant, width)
         self.act = ReLU(inplace=True)
         self.pool = ElementPool("max")
         self.head = ModuleList()
@@ -150,11 +136,7 @@ class DSSNet(Module):
         return cls(in_channels, base, variant, hidden=paper_widths(variant, dim_factor),
                    head_hidden=(128, 128), paper=True)
 
-    @property
-    def config(self) -> Dict[str, Any]:
-        """The constructor arguments, as plain data: ``DSSNet.from_config(
-        model.config)`` builds the same network (see
-        :func:`pyg_dss.checkpoint.save_model`)."""
+    def _constructor_args(self) -> Dict[str, Any]:
         if self.base_name not in BASES:
             raise ValueError(f"This DSSNet has a custom base ({self.base_name!r}), which "
                              "cannot be written as plain data; save its state_dict and "
@@ -162,11 +144,6 @@ class DSSNet(Module):
         return {"in_channels": self.in_channels, "base": self.base_name,
                 "variant": self.variant, "hidden": list(self.hidden),
                 "head_hidden": list(self.head_hidden), "paper": self.paper_details}
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "DSSNet":
-        """Builds a network from :attr:`config`."""
-        return cls(**config)
 
     def reset_parameters(self) -> None:
         for m in list(self.layers) + list(self.head):

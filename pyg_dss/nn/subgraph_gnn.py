@@ -15,6 +15,7 @@ from torch_geometric.utils import scatter
 
 from pyg_dss.checkpoint import register_model
 from pyg_dss.nn.aggr import check_reduce
+from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import DeepSetsLayer, ElementPool
 from pyg_dss.nn.set_gcn import SetGCNConv
@@ -53,7 +54,7 @@ def subgraph_conv(conv: str, in_channels: int, out_channels: int,
 
 
 @register_model
-class SubgraphGNN(Module):
+class SubgraphGNN(Configurable, Module):
     r"""DS-GNN and DSS-GNN (Bevilacqua et al., ICLR 2022) on bags of subgraphs
     (:class:`~pyg_dss.transforms.SubgraphBag`): one prediction per graph.
 
@@ -173,21 +174,13 @@ class SubgraphGNN(Module):
         self.head = Sequential(Linear(channels, 2 * channels), ReLU(),
                                Linear(2 * channels, out_channels))
 
-    @property
-    def config(self) -> Dict[str, Any]:
-        """The constructor arguments as plain data (see
-        :func:`pyg_dss.checkpoint.save_model`)."""
+    def _constructor_args(self) -> Dict[str, Any]:
         return {"in_channels": self.in_channels, "out_channels": self.out_channels,
                 "variant": self.variant, "conv": self.conv, "hidden": self.hidden,
                 "num_layers": self.num_layers, "edge_dim": self.edge_dim,
                 "categorical": self.categorical, "policy_aware": self.policy_aware,
                 "pool": self.pool_reduce, "set_hidden": list(self.set_hidden),
                 "norm": self.norm}
-
-    @classmethod
-    def from_config(cls, config: Dict[str, Any]) -> "SubgraphGNN":
-        """Builds a network from :attr:`config`."""
-        return cls(**config)
 
     def reset_parameters(self) -> None:
         for m in (self.node_encoder, self.edge_encoder, *self.layers, *self.set_layers,

@@ -95,3 +95,12 @@ def shared_inputs(kwargs: Dict[str, Tensor], x: Tensor, sets: Any,
                              f"{tuple(value.shape) if isinstance(value, Tensor) else type(value)}.")
         out[key] = set_aggregate(value, sets, "mean", layout)
     return out
+
+
+def reset_submodules(module: Module) -> None:
+    """Calls ``reset_parameters()`` of every submodule of :obj:`module` that
+    has one (at any depth: containers such as ``ModuleList`` have none)."""
+    for m in module.modules():
+        reset = getattr(m, "reset_parameters", None)
+        if m is not module and callable(reset):
+            reset()

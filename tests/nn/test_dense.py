@@ -237,7 +237,30 @@ def test_models_save_load_reset_and_repr(tmp_path):
         assert type(model).__name__ in repr(model)
         before = [p.clone() for p in model.parameters()]
         model.reset_parameters()
-        assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+        after = model.parameters()
+        assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     unet = GridSetUNet(2, 2, widths=(4,))  # starts as the mean of the set
     assert torch.allclose(unet(x, MASK), dense_set_aggregate(x, MASK, "mean"))
     assert "aggr='max'" in repr(DenseDSSConv(nn.Conv1d(1, 1, 1), nn.Conv1d(1, 1, 1), "max"))
+
+
+# --- every kernel size keeps the grid size ----------------------------------------
+
+@pytest.mark.parametrize("dim", [1, 2])
+@pytest.mark.parametrize("kernel_size", [1, 2, 3, 4, 5, 6])
+def test_output_size_equals_input_size_for_every_kernel_size(dim, kernel_size):
+    torch.manual_seed(0)
+    x = sets_1d(L=16) if dim == 1 else sets_2d(H=16, W=12)
+    for mode in ("zeros", "circular"):
+        unet = GridSetUNet(2, 2, dim=dim, widths=(3, 3), kernel_size=kernel_size,
+                           padding_mode=mode)
+        assert unet(x, MASK).shape == (3, 2) + x.shape[3:]
+        net = GridSetNet(2, 1, dim=dim, hidden=(3, 3), kernel_size=kernel_size,
+                         padding_mode=mode, downsample=False)
+        assert net.element_features(x, MASK).shape == (3, 4, 3)
+        layer = net.layers[0]
+        assert layer(x, MASK).shape == (3, 4, 3) + x.shape[3:]
+    # An even kernel with circular padding is still exactly shift-equivariant.
+    circular = make_dense_layer("dss-sum", lambda i, o: GridSetNet(
+        i, dim=dim, kernel_size=kernel_size, padding_mode="circular")._conv(i, o), 2, 3)
+    assert_dense_equivariant(circular, x, MASK, level="element-grid")

@@ -227,6 +227,20 @@ class QualitySelectionSets(_SetsOfImages):
         self.set_size, self.corruption, self.level, self.jitter = \
             set_size, corruption, level, jitter
 
+    @classmethod
+    def paper(cls, images: Sequence[Tensor], num_sets: int, corruption: str = "noise",
+              level: float = 30.0, seed: int = 0) -> "QualitySelectionSets":
+        """The paper's setting for ``GridSetNet.paper("selection", variant)``:
+        sets of 20 copies of 64x64 crops (the size the authors' network
+        takes), one of the paper's corruption levels (noise sigma 10, 30, 50
+        on 0-255; occlusion 10, 30, 50 %)."""
+        allowed = (10.0, 30.0, 50.0)
+        if float(level) not in allowed:
+            raise ValueError(f"The paper's levels are {allowed}, got {level}; build "
+                             "QualitySelectionSets(...) directly for other levels.")
+        return cls(images, num_sets, set_size=20, size=64, corruption=corruption,
+                   level=level, seed=seed)
+
     def draw(self, index: int) -> Tuple[Tensor, Tensor, Tensor]:
         """Set ``index`` as ``(x, y, strength)``: the copies, the target and
         each copy's corruption strength (sigma on 0-255, or % occluded)."""
@@ -271,6 +285,13 @@ class ChannelMatchingSets(_SetsOfImages):
         super().__init__(images, num_sets, size, seed)
         if any(image.size(0) != 3 for image in self.images):
             raise ValueError("ChannelMatchingSets needs colour images [3, H, W].")
+
+    @classmethod
+    def paper(cls, images: Sequence[Tensor], num_sets: int,
+              seed: int = 0) -> "ChannelMatchingSets":
+        """64x64 crops, the size the authors' colour-matching U-Net takes
+        (``GridSetNet.paper("channels", variant, in_channels=1)``)."""
+        return cls(images, num_sets, size=64, seed=seed)
 
     def __getitem__(self, index: int) -> Tuple[Tensor, Tensor]:
         rng = self._rng(index)
@@ -318,6 +339,15 @@ class BurstSets(_SetsOfImages):
             raise ValueError("burst >= 1, blur odd and >= 1, noise >= 0 required.")
         super().__init__(images, num_sets, size, seed, margin=blur // 2)
         self.burst, self.blur, self.noise = burst, blur, noise
+
+    @classmethod
+    def paper(cls, images: Sequence[Tensor], num_sets: int, burst: int = 5, blur: int = 9,
+              noise: float = 0.02, seed: int = 0) -> "BurstSets":
+        """128x128 crops, the size the authors' deblurring U-Net takes
+        (``GridSetNet.paper("deblur", variant)``); the published code does
+        not include its blur generator, so burst length, kernel size and
+        noise keep this class's defaults unless given."""
+        return cls(images, num_sets, burst=burst, size=128, blur=blur, noise=noise, seed=seed)
 
     def __getitem__(self, index: int) -> Tuple[Tensor, Tensor]:
         rng = self._rng(index)

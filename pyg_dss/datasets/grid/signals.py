@@ -17,14 +17,17 @@ so a single element is mostly noise and the set must be looked at as a whole.
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-__all__ = ["WAVEFORMS", "WaveformSets"]
+__all__ = ["WAVEFORMS", "PAPER_SIGNAL_SPLITS", "WaveformSets"]
+
+#: Sets per split in the authors' generator (train, validation, test).
+PAPER_SIGNAL_SPLITS: Dict[str, int] = {"train": 3000, "val": 300, "test": 300}
 
 
 def _sawtooth(theta: np.ndarray) -> np.ndarray:
@@ -81,6 +84,22 @@ class WaveformSets(Dataset):
         self.clean = torch.from_numpy(offset + amplitude * clean).float()  # [S, 1, L]
         self.x = torch.from_numpy(offset + amplitude * (clean + eps)).float().unsqueeze(2)
         self.y = torch.from_numpy(y).long()
+
+    @classmethod
+    def paper(cls, split: str = "train", num_sets: Optional[int] = None,
+              seed: int = 0) -> "WaveformSets":
+        r"""The authors' data: sets of 25 signals of 100 samples, noise
+        :math:`\sigma = 3`, sine / square / sawtooth, and their split sizes
+        (:data:`PAPER_SIGNAL_SPLITS`; ``num_sets`` overrides it).  Each split
+        draws from its own seed, so the splits never share a set; for
+        ``GridSetNet.paper("signals", variant)``."""
+        if split not in PAPER_SIGNAL_SPLITS:
+            raise ValueError(f"split must be one of {tuple(PAPER_SIGNAL_SPLITS)}, got "
+                             f"{split!r}.")
+        count = PAPER_SIGNAL_SPLITS[split] if num_sets is None else num_sets
+        return cls(count, set_size=25, length=100, noise=3.0,
+                   waveforms=("sine", "square", "sawtooth"),
+                   seed=seed * len(PAPER_SIGNAL_SPLITS) + list(PAPER_SIGNAL_SPLITS).index(split))
 
     def __len__(self) -> int:
         return self.y.numel()

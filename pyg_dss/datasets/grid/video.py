@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -69,20 +69,22 @@ def read_video(path: str, short_side: int = 64, max_frames: Optional[int] = None
     float in ``[0, 1]`` (``C`` = 3, or 1 with ``gray``), scaled by ffmpeg
     so that the shorter side is :obj:`short_side` pixels."""
     try:
-        import imageio.v2 as imageio
+        import imageio.v2
     except ImportError:
         raise ImportError("Decoding video needs imageio and imageio-ffmpeg: "
                           "pip install 'pyg-dss[video]'.") from None
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No video at '{path}'.")
+    # imageio's declared reader type lacks the ffmpeg plugin's methods and iteration.
+    get_reader: Any = imageio.v2.get_reader
     frames = []
     try:
-        with imageio.get_reader(path, "ffmpeg") as probe:
+        with get_reader(path, "ffmpeg") as probe:
             width, height = probe.get_meta_data()["size"]
         scale = short_side / min(width, height)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         # ffmpeg scales while decoding (much faster than decoding full frames)
-        with imageio.get_reader(path, "ffmpeg", size=size) as reader:
+        with get_reader(path, "ffmpeg", size=size) as reader:
             for k, frame in enumerate(reader):
                 if max_frames is not None and k >= max_frames:
                     break
@@ -170,6 +172,6 @@ class FrameOrderSets(Dataset):
         top = rng.integers(clip.size(2) - self.size + 1)
         left = rng.integers(clip.size(3) - self.size + 1)
         rank = torch.from_numpy(rng.permutation(self.set_size)).long()
-        times = start + rank * self.gap
+        times = int(start) + rank * self.gap
         x = clip[times, :, top:top + self.size, left:left + self.size]
         return x.contiguous(), rank.argmin(), rank
