@@ -48,7 +48,7 @@ from pyg_dss.io import atomic_write_json, atomic_write_text, load_json
 from pyg_dss.metrics import kendall_tau
 from pyg_dss.nn import VARIANTS, GridSetNet, GridSetUNet, masked_set_log_softmax
 from pyg_dss.plot_grid import plot_image_set, plot_signal_set
-from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
+from pyg_dss.train.state import (EpochLog, capture_rng_state, check_finite, interactive,
                           kept_options_message, restore_rng_state)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))

@@ -53,7 +53,7 @@ from pyg_dss.datasets import CSL
 from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS
-from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
+from pyg_dss.train.state import (EpochLog, capture_rng_state, check_finite, interactive,
                           kept_options_message, restore_rng_state)
 from pyg_dss.transforms import POLICIES, SampleSubgraphs, SubgraphBag
 

@@ -9,7 +9,7 @@ import pytest
 
 from pyg_dss.checkpoint import load_model
 from pyg_dss.nn import SubgraphGNN
-from pyg_dss.runs import EpochLog
+from pyg_dss.train.state import EpochLog
 
 SCRIPT = Path(__file__).resolve().parents[1] / "examples" / "subgraph_gnn.py"
 sys.path.insert(0, str(SCRIPT.parent))

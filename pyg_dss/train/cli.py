@@ -22,7 +22,12 @@ class UsageError(Exception):
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                     argparse.RawDescriptionHelpFormatter):
     """``--help`` shows every option's default and keeps the description's
-    line breaks (its examples stay readable)."""
+    line breaks (its examples stay readable); flags (``--resume``) show none."""
+
+    def _get_help_string(self, action: argparse.Action) -> Optional[str]:
+        if action.nargs == 0:  # store_true / store_false: the flag says it
+            return action.help
+        return super()._get_help_string(action)
 
 
 def int_list(text: str) -> List[int]:

@@ -16,7 +16,13 @@ from typing import Any, Callable, Dict, List, Mapping, Sequence, Tuple
 from pyg_dss.io import load_json
 from pyg_dss.train.checkpoint import load_training_state, plain_config
 
-__all__ = ["NOT_RESULTS", "config_differences", "run_or_reuse", "markdown_table"]
+__all__ = ["NOT_RESULTS", "VARIANT_LABELS", "config_differences", "run_or_reuse",
+           "markdown_table"]
+
+#: The model variants in the order of the paper's tables, with their names there.
+VARIANT_LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)",
+                  "dss-max": "DSS (max)", "dss-mean": "DSS (mean)",
+                  "sridhar": "Sridhar et al.", "aittala": "Aittala et al."}
 
 #: Options that do not change a run's results (ignored when matching runs).
 NOT_RESULTS = ("out", "resume", "overwrite", "progress", "plots", "plot_worst", "workers")

@@ -63,7 +63,7 @@ def all_sum(stats: Dict[str, float], device: torch.device) -> Dict[str, float]:
     keys = sorted(stats)
     t = torch.tensor([stats[k] for k in keys], dtype=torch.float64, device=device)
     dist.all_reduce(t)
-    return dict(zip(keys, t.tolist()))
+    return dict(zip(keys, t.tolist(), strict=True))
 
 
 def broadcast(obj: T, rank: int) -> T:

@@ -66,6 +66,7 @@ class RunFolder:
         self.outputs = tuple(outputs)
         self.token = secrets.token_hex(8)
         self._fd: Optional[int] = None
+        self._created = False
 
     @property
     def lock_path(self) -> str:
@@ -77,6 +78,7 @@ class RunFolder:
 
     def acquire(self) -> "RunFolder":
         """Creates the folder, takes its lock and checks that it may be used."""
+        self._created = not os.path.isdir(self.path)
         os.makedirs(self.path, exist_ok=True)
         self._lock()
         try:
@@ -95,7 +97,8 @@ class RunFolder:
         return self
 
     def release(self) -> None:
-        """Removes the lock file (if it is still this run's) and drops the lock."""
+        """Removes the lock file (if it is still this run's) and drops the lock;
+        removes the folder too if this run created it and wrote nothing."""
         if self._fd is None:
             return
         try:
@@ -106,6 +109,11 @@ class RunFolder:
         finally:
             os.close(self._fd)
             self._fd = None
+        try:
+            if self._created and not os.listdir(self.path):
+                os.rmdir(self.path)  # a run that wrote nothing leaves nothing behind
+        except OSError:
+            pass  # another run uses it by now
 
     def __enter__(self) -> "RunFolder":
         return self.acquire()

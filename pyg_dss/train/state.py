@@ -54,7 +54,7 @@ def restore_rng_state(state: Mapping[str, Any], *generators: torch.Generator) ->
     if len(state["generators"]) != len(generators):
         raise ValueError(f"The stored state has {len(state['generators'])} generator(s), "
                          f"{len(generators)} given.")
-    for g, s in zip(generators, state["generators"]):
+    for g, s in zip(generators, state["generators"], strict=True):
         g.set_state(s)
 
 
