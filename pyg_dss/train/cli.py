@@ -22,10 +22,11 @@ class UsageError(Exception):
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                     argparse.RawDescriptionHelpFormatter):
     """``--help`` shows every option's default and keeps the description's
-    line breaks (its examples stay readable); flags (``--resume``) show none."""
+    line breaks (its examples stay readable); flags (``--resume``) and help
+    texts that explain their default themselves get no ``(default: ...)``."""
 
     def _get_help_string(self, action: argparse.Action) -> Optional[str]:
-        if action.nargs == 0:  # store_true / store_false: the flag says it
+        if action.nargs == 0 or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
