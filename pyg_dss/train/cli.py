@@ -22,11 +22,12 @@ class UsageError(Exception):
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
                     argparse.RawDescriptionHelpFormatter):
     """``--help`` shows every option's default and keeps the description's
-    line breaks (its examples stay readable); flags (``--resume``) and help
-    texts that explain their default themselves get no ``(default: ...)``."""
+    line breaks (its examples stay readable); flags (``--resume``), options
+    whose default is :obj:`None` (decided later, e.g. per task) and help texts
+    that explain their default themselves get no ``(default: ...)``."""
 
     def _get_help_string(self, action: argparse.Action) -> Optional[str]:
-        if action.nargs == 0 or "(default" in (action.help or ""):
+        if action.nargs == 0 or action.default is None or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
 
