@@ -410,3 +410,31 @@ def test_example_on_the_makehuman_body(tmp_path):
     assert metrics["config"]["body"] == "makehuman"
     test_set = ffe.make_datasets(metrics["config"])[2]
     assert test_set[0].num_vertices == 1229
+
+
+@pytest.mark.slow
+def test_pyg_dss_train_then_predict(tmp_path, data_root):
+    """``pyg-dss train`` is the example's run (same options and outputs), and
+    ``pyg-dss predict`` runs what it wrote; a second run into the same
+    folder needs --resume or --overwrite."""
+    out = tmp_path / "run"
+    res = _run(["-m", "pyg_dss", "train", "--root", data_root, "--out", str(out), *TINY],
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    _check_outputs(out, epochs=2)
+    again = _run(["-m", "pyg_dss", "train", "--root", data_root, "--out", str(out), *TINY],
+                 cwd=tmp_path)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "holds a finished or interrupted run: add --resume" in again.stderr
+    from pyg_dss.datasets import SyntheticBodies
+    from test_predict import write_mesh
+
+    seq = SyntheticBodies(data_root)[0]
+    frames = [write_mesh(tmp_path / f"frame{t}.obj", seq.pos[t], seq.face.t().numpy())
+              for t in (3, 0, 6)]
+    res = _run(["-m", "pyg_dss", "predict", str(out / "best_model.pt"), *frames, "--json"],
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(json.loads(res.stdout)["probabilities"]) == 3
+    helptext = _run(["-m", "pyg_dss", "train", "--help"], cwd=tmp_path).stdout
+    assert "--overwrite" in helptext and "(default: 8)" in helptext
