@@ -208,7 +208,7 @@ def write_plots(cfg: Dict[str, Any], model: Module, test_set: Any, history: List
     title = (f"{cfg['model']} / {cfg['modality']} on {cfg['dataset']} "
              f"(n={cfg['set_size']}, seed {cfg['seed']})")
     plot_learning_curve(history, chance, os.path.join(out, "learning_curve.png"), title)
-    shown = {"example": plot_predictions(model, test_set, [0], os.path.join(
+    shown: Dict[str, Any] = {"example": plot_predictions(model, test_set, [0], os.path.join(
         out, "test_example.png"), device=device)[0]}
     if cfg["plot_worst"] > 0:
         worst = worst_sets(model, test_set, cfg["plot_worst"], cfg["batch_size"], device)
@@ -312,8 +312,10 @@ def _run_locked(config: Dict[str, Any], rank: int, world: int, device: torch.dev
 
     # Training sets are split between processes; every process sees
     # batch_size sets per step, so the effective batch is batch_size * world.
-    sampler = (DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
-                                  seed=cfg["seed"]) if world > 1 else None)
+    sampler: Optional[DistributedSampler] = None
+    if world > 1:
+        sampler = DistributedSampler(train_set, num_replicas=world, rank=rank, shuffle=True,
+                                     seed=cfg["seed"])
     generator = torch.Generator().manual_seed(cfg["seed"])  # the training order
     train_loader = SetDataLoader(train_set, batch_size=cfg["batch_size"],
                                  shuffle=sampler is None, sampler=sampler,

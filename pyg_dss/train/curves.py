@@ -21,7 +21,7 @@ def plot_curves(records: List[Dict[str, Any]], path: str, title: str, metric: st
     import matplotlib.pyplot as plt
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    groups = sorted({r.get(group) for r in records}) if group else [None]
+    groups: List[Any] = sorted({r[group] for r in records}) if group else [None]
     for g in groups:
         rs = [r for r in records if group is None or r.get(group) == g]
         label = f"{group} {g}" if group else None

@@ -129,9 +129,10 @@ class RunFolder:
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
-                fd = self._take_over()
-                if fd is None:
+                taken = self._take_over()
+                if taken is None:
                     continue
+                fd = taken
             try:  # a new file: only a run that opened it this very moment could hold it
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

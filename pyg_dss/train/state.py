@@ -29,7 +29,7 @@ def capture_rng_state(*generators: torch.Generator) -> Dict[str, Any]:
     CUDA generators, and any :obj:`generators` (e.g. a
     :class:`~torch.utils.data.DataLoader`'s ``generator``), as tensors and
     plain values."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # a tuple (legacy=True, the default)
     py_state = random.getstate()
     return {
         "python": [py_state[0], list(py_state[1]), py_state[2]],
@@ -103,7 +103,7 @@ class EpochLog:
     @staticmethod
     def read(path: str) -> List[Dict[str, Any]]:
         """The records of a log file (a damaged line names the file)."""
-        out = []
+        out: List[Dict[str, Any]] = []
         if not os.path.isfile(path):
             return out
         with open(path) as f:
