@@ -48,11 +48,11 @@ from pyg_dss.io import atomic_write_json, atomic_write_text
 from pyg_dss.metrics import kendall_tau
 from pyg_dss.nn import VARIANTS, GridSetNet, GridSetUNet, masked_set_log_softmax
 from pyg_dss.plot_grid import plot_image_set, plot_signal_set
-from pyg_dss.train import (VARIANT_LABELS, EpochLog, HelpFormatter, Progress, RunFolder,
-                           capture_rng_state, int_list, interactive, kept_options_message,
-                           load_training_state, markdown_table, plain_config, positive,
-                           restore_rng_state, run_command, run_or_reuse, save_training_state,
-                           train_epoch)
+from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, VARIANT_LABELS,
+                           add_run_folder_arguments, capture_rng_state, int_list, interactive,
+                           kept_options_message, load_training_state, markdown_table, plain_config,
+                           positive, restore_rng_state, run_command, run_or_reuse,
+                           save_training_state, train_epoch)
 
 TASKS = ("signals", "selection", "channels", "deblur", "frames")
 LABELS, ORDER = VARIANT_LABELS, tuple(VARIANT_LABELS)
@@ -453,11 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
                    "photos or LFW faces (grayscale)")
     p.add_argument("--image-root", help="a folder of your own images (Places, CelebA, ...)")
     p.add_argument("--video-root", help="a folder of your own videos (UCF101, ...)")
-    p.add_argument("--out", help="output folder (default runs/paper-<task>-<variant>-seed<k>; "
-                   "with --compare runs/paper-compare)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start again in an --out that holds a finished or interrupted run")
+    add_run_folder_arguments(p, "runs/paper-<task>-<variant>-seed<k>; with --compare "
+                                "runs/paper-compare")
     return p
 
 

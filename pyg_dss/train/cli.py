@@ -11,8 +11,8 @@ import math
 import sys
 from typing import Callable, List, Optional, Tuple, Type
 
-__all__ = ["UsageError", "HelpFormatter", "int_list", "positive_int", "count", "fraction",
-           "positive", "run_command", "USER_ERRORS"]
+__all__ = ["UsageError", "HelpFormatter", "add_run_folder_arguments", "int_list",
+           "positive_int", "count", "fraction", "positive", "run_command", "USER_ERRORS"]
 
 
 class UsageError(Exception):
@@ -30,6 +30,18 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter,
         if action.nargs == 0 or action.default is None or "(default" in (action.help or ""):
             return action.help
         return super()._get_help_string(action)
+
+
+def add_run_folder_arguments(parser: argparse.ArgumentParser, default_out: str) -> None:
+    """``--out`` (default :obj:`default_out`, described), ``--resume`` and
+    ``--overwrite``: the options of a run folder (see :class:`~pyg_dss.train.RunFolder`)."""
+    parser.add_argument("--out", default=None, help=f"output folder (default: {default_out})")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its checkpoint.pt (its "
+                             "configuration is kept; --epochs may be raised)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="start again in an --out that holds a finished or interrupted "
+                             "run (its files are replaced)")
 
 
 def int_list(text: str) -> List[int]:
