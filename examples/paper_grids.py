@@ -470,11 +470,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     cfg.setdefault("variant", "dss-sum")
     out = args.out or (os.path.join("runs", "paper-compare") if args.compare else os.path.join(
         "runs", f"paper-{args.task}-{cfg['variant']}-seed{cfg.get('seed', 0)}"))
-    if not args.compare:
-        return run_command(lambda: bool(run(dict(cfg, out=out))) and 0, out=lambda: out,
-                           errors=(ValueError,))
-    return run_command(lambda: compare_all(args, options, out, argv), out=lambda: out,
-                       errors=(ValueError,))
+    def body() -> int:
+        if args.compare:
+            return compare_all(args, options, out, argv)
+        run(dict(cfg, out=out))
+        return 0
+
+    return run_command(body, out=lambda: out, errors=(ValueError,))
 
 
 def compare_all(args: argparse.Namespace, options: Dict[str, Any], out: str,
