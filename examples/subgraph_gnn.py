@@ -40,6 +40,7 @@ import statistics
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
+from urllib.error import URLError
 
 import torch
 import torch.nn.functional as F
@@ -112,8 +113,12 @@ def zinc_splits(cfg: Dict[str, Any]):
             return osp.join(self.root, "subset", f"processed-{tag}")
 
     root = cfg["root"] or osp.join("datasets", "ZINC")
-    splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
-              for s in ("train", "val", "test")]
+    try:
+        splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
+                  for s in ("train", "val", "test")]
+    except URLError as e:  # offline: PyG downloads the raw files on first use
+        raise UsageError(f"ZINC could not be downloaded into '{root}' ({e.reason}); connect "
+                         "to the internet once, or copy ZINC's raw files there (--root).") from None
     if cfg["limit"]:
         splits = [s[:cfg["limit"]] for s in splits]
     return splits
