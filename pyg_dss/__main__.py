@@ -1,10 +1,14 @@
 r"""The ``pyg-dss`` command (also ``python -m pyg_dss``)::
 
+    python -m pyg_dss train [--out DIR] [--epochs N] ...   # every option: train --help
     python -m pyg_dss predict CHECKPOINT FRAME FRAME ... [--plot OUT.png] [--json]
 
+``train``: the frame-ordering run (a DSS network learns which frame of a
+shuffled set came first), with the options and outputs of
+``examples/faust_first_frame.py``; see :mod:`pyg_dss.frames.training`.
 ``predict``: which of the frames came first (or is the middle one, per the
-checkpoint), with a model trained by ``examples/faust_first_frame.py``
-(its ``best_model.pt``); see :mod:`pyg_dss.frames.predict`.
+checkpoint), with a trained model (its ``best_model.pt``, written by
+``pyg-dss train``); see :mod:`pyg_dss.frames.predict`.
 """
 from __future__ import annotations
 
@@ -46,9 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pyg-dss", description="pyg-dss: learning on sets of symmetric elements.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # Only listed here: main() hands "train ..." to pyg_dss.frames.training.main.
+    commands.add_parser("train", add_help=False,
+                        help="train a model that tells which frame of a set came first "
+                             "(pyg-dss train --help: every option)")
     p = commands.add_parser(
         "predict", help="which of these frames came first? (a trained model on your files)",
-        description="Load a model checkpoint (best_model.pt of examples/faust_first_frame.py, "
+        description="Load a model checkpoint (best_model.pt of pyg-dss train, "
                     "or any save_model(..., data=...) file), read one set of frames from "
                     "files, and print each frame's probability of being the first (or the "
                     "middle one, per the checkpoint's target) and the predicted order. "
@@ -71,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["train"]:
+        from pyg_dss.frames.training import main as train
+
+        return train(argv[1:], prog="pyg-dss train")
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

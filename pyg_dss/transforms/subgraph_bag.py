@@ -138,7 +138,7 @@ class SampleSubgraphs(BaseTransform):
     at every call.  Use it as the ``transform`` of the training split on top of
     a :class:`SubgraphBag` ``pre_transform``; evaluate on full bags.  It draws
     from torch's global generator (or ``generator``), so a run that records
-    :func:`pyg_dss.runs.capture_rng_state` resumes exactly.
+    :func:`pyg_dss.train.capture_rng_state` resumes exactly.
 
     Args:
         fraction: the part of the bag kept, in (0, 1].

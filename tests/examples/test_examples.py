@@ -22,9 +22,9 @@ from pyg_dss.nn import DSSNet
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SCRIPT = EXAMPLES / "faust_first_frame.py"
-sys.path.insert(0, str(EXAMPLES))
 
-import faust_first_frame as ffe  # noqa: E402
+import pyg_dss.frames.training as ffe  # noqa: E402  (the run behind the example)
+from pyg_dss.train import load_training_state  # noqa: E402
 from test_io import Payload  # noqa: E402  (unpickling it writes a marker file)
 
 TINY = ["--set-size", "3", "--epochs", "2", "--batch-size", "2", "--train-sets", "4",
@@ -40,7 +40,9 @@ def data_root(tmp_path_factory):
 
 def _env():
     env = dict(os.environ)
-    env.setdefault("OMP_NUM_THREADS", "1")
+    # Pinned, not a default: the in-process reference runs on one thread, and
+    # results differ in the last digits with another thread count.
+    env["OMP_NUM_THREADS"] = "1"
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
     return env
 
@@ -67,6 +69,7 @@ def _check_outputs(out: Path, epochs: int, world_size: int = 1):
     return metrics
 
 
+@pytest.mark.slow
 def test_example_end_to_end_and_resume(tmp_path, data_root):
     out = tmp_path / "run"
     res = _run([str(SCRIPT), "--root", data_root, "--out", str(out), *TINY], cwd=tmp_path)
@@ -75,7 +78,7 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     _check_outputs(out, epochs=2)
 
     # Checkpoints hold only tensors and plain data: safe to load.
-    ckpt = ffe.load_checkpoint(str(out / "checkpoint.pt"))
+    ckpt = load_training_state(str(out / "checkpoint.pt"))
     assert ckpt["epoch"] == 1 and len(ckpt["history"]) == 2
     # The tested model rebuilds in one call, and says how to prepare inputs.
     model, best = load_model(str(out / "best_model.pt"))
@@ -92,6 +95,7 @@ def test_example_end_to_end_and_resume(tmp_path, data_root):
     assert metrics["epochs"][:2] == json.loads(json.dumps(ckpt["history"]))
 
 
+@pytest.mark.slow
 def test_torchrun_two_processes(tmp_path, data_root):
     out = tmp_path / "ddp"
     args = list(TINY)
@@ -133,14 +137,18 @@ def test_help_explains_the_options():
         assert option in text
 
 
-def test_compare_variants_tiny(tmp_path, data_root, capsys):
-    import compare_variants
+@pytest.mark.slow
+def test_compare_variants_tiny(tmp_path, data_root):
+    def compare(args):
+        res = _run([str(EXAMPLES / "compare_variants.py"), *args], cwd=tmp_path)
+        return res.returncode, res.stdout, res.stderr
 
     out = tmp_path / "compare"
     args = ["--root", data_root, "--out", str(out), "--variants", "dss-sum", "siamese-ds",
             "--modalities", "mesh", "points", "--seeds", "0", *TINY]
     args[args.index("--epochs") + 1] = "1"
-    assert compare_variants.main(args) == 0
+    code, _, err = compare(args)
+    assert code == 0, err[-3000:]
     table = (out / "results.md").read_text()
     assert "DSS (sum)" in table and "Siamese + DeepSets" in table and "42.45" in table
     assert (out / "results.png").is_file()
@@ -152,19 +160,18 @@ def test_compare_variants_tiny(tmp_path, data_root, capsys):
     one = ["--root", data_root, "--out", str(out), "--variants", "dss-sum",
            "--modalities", "mesh", "--seeds", "0", *TINY]
     one[one.index("--epochs") + 1] = "1"
-    capsys.readouterr()
-    assert compare_variants.main(one) == 0
-    assert "reused" in capsys.readouterr().out
+    code, stdout, _ = compare(one)
+    assert code == 0 and "reused" in stdout
     one[one.index("--epochs") + 1] = "2"
-    assert compare_variants.main(one) == 0
-    assert "rerun, the finished run differs (epochs: 1 -> 2)" in capsys.readouterr().out
+    code, stdout, _ = compare(one)
+    assert code == 0 and "rerun, the finished run differs (epochs: 1 -> 2)" in stdout
     assert json.loads((out / "results.json").read_text())["runs"][0]["epochs"] == 2
 
     # A damaged metrics.json is named, not a JSONDecodeError.
     metrics = out / "mesh-dss-sum-seed0" / "metrics.json"
     metrics.write_text(metrics.read_text()[:100])
-    assert compare_variants.main(one) == 2
-    err = capsys.readouterr().err
+    code, _, err = compare(one)
+    assert code == 2 and "Traceback" not in err
     assert f"error: The metrics file of a finished run '{metrics}' is not valid JSON" in err
 
 
@@ -174,10 +181,9 @@ def test_compare_variants_tiny(tmp_path, data_root, capsys):
 # its first write of file NAME.
 KILLER = r"""
 import os, signal, sys, torch
-sys.path.insert(0, sys.argv[1])
-import faust_first_frame as ffe
+import pyg_dss.frames.training as ffe
 import pyg_dss.io as io
-kind, arg = sys.argv[2], sys.argv[3]
+kind, arg = sys.argv[1], sys.argv[2]
 die = lambda: os.kill(os.getpid(), signal.SIGKILL)
 if kind == "step":
     step, steps = torch.optim.Adam.step, []
@@ -196,7 +202,7 @@ elif kind == "save":
             return write(path, half, binary)
         return write(path, fn, binary)
     io.atomic_write = write_or_die
-sys.exit(ffe.main(sys.argv[4:]))
+sys.exit(ffe.main(sys.argv[3:]))
 """
 RESUME_CFG = dict(set_size=3, epochs=3, batch_size=2, train_sets=4, eval_sets=4,
                   hidden=(4, 4), head_hidden=(4,), plots=False)
@@ -218,6 +224,7 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.mark.slow
 def test_killed_runs_resume_exactly(tmp_path, data_root, capsys, one_thread):
     # The reference: one uninterrupted run (stdout is not a terminal here, so
     # it also shows the batch-job log: one plain line per epoch, no bars).
@@ -238,17 +245,17 @@ def test_killed_runs_resume_exactly(tmp_path, data_root, capsys, one_thread):
     cache_files = {n: os.stat(cache / n).st_mtime_ns for n in os.listdir(cache)}
 
     def killed(kind, arg, argv):
-        return _run(["-c", KILLER, str(EXAMPLES), kind, arg, *argv], cwd=tmp_path)
+        return _run(["-c", KILLER, kind, arg, *argv], cwd=tmp_path)
 
     # Killed mid-epoch 2 (2 steps per epoch): epoch 1's checkpoint is the restart point.
     res = killed("step", "4", args)
     assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
-    assert ffe.load_checkpoint(str(run / "checkpoint.pt"))["epoch"] == 0
+    assert load_training_state(str(run / "checkpoint.pt"))["epoch"] == 0
     # Resumed, then killed halfway through writing epoch 2's checkpoint.
     res = killed("save", "checkpoint.pt", ["--out", str(run), "--resume"])
     assert res.returncode == -signal.SIGKILL, res.stderr[-2000:]
     assert [n for n in os.listdir(run) if n.startswith(TEMP_PREFIX)]  # left behind
-    assert ffe.load_checkpoint(str(run / "checkpoint.pt"))["epoch"] == 0  # intact
+    assert load_training_state(str(run / "checkpoint.pt"))["epoch"] == 0  # intact
     # Resumed to the end (here, in this process): the same numbers as the
     # uninterrupted run.
     capsys.readouterr()
@@ -316,7 +323,7 @@ def test_non_finite_training_input_stops_the_run(tmp_path, data_root, monkeypatc
     assert "error: NaN or inf in the input features at epoch 2, batch " in err
     assert "the run was stopped before the forward pass" in err
     # The last checkpoint (epoch 1) is clean and resumable.
-    ckpt = ffe.load_checkpoint(str(out / "checkpoint.pt"))
+    ckpt = load_training_state(str(out / "checkpoint.pt"))
     assert ckpt["epoch"] == 0
     assert all(bool(torch.isfinite(v).all()) for v in ckpt["state_dict"].values()
                if v.is_floating_point())
@@ -382,7 +389,8 @@ def test_example_folder_usage_errors(tmp_path, capsys):
                    "pointnet-knn"):
         assert option in text
     cases = [(["--dataset", "folder"], "--dataset folder needs --root DIR"),
-             (["--dataset", "dfaust", "--body", "makehuman"], "it does not apply to --dataset dfaust"),
+             (["--dataset", "dfaust", "--body", "makehuman"],
+              "it does not apply to --dataset dfaust"),
              (["--modality", "points", "--base", "gcn"], "--base gcn runs on mesh edges")]
     write_folder(tmp_path / "data", ".off", num_frames=5)
     trimesh.creation.icosphere(subdivisions=2).export(tmp_path / "data" / "bob_walk" / "f2.off")
@@ -403,3 +411,31 @@ def test_example_on_the_makehuman_body(tmp_path):
     assert metrics["config"]["body"] == "makehuman"
     test_set = ffe.make_datasets(metrics["config"])[2]
     assert test_set[0].num_vertices == 1229
+
+
+@pytest.mark.slow
+def test_pyg_dss_train_then_predict(tmp_path, data_root):
+    """``pyg-dss train`` is the example's run (same options and outputs), and
+    ``pyg-dss predict`` runs what it wrote; a second run into the same
+    folder needs --resume or --overwrite."""
+    out = tmp_path / "run"
+    res = _run(["-m", "pyg_dss", "train", "--root", data_root, "--out", str(out), *TINY],
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    _check_outputs(out, epochs=2)
+    again = _run(["-m", "pyg_dss", "train", "--root", data_root, "--out", str(out), *TINY],
+                 cwd=tmp_path)
+    assert again.returncode == 2 and "Traceback" not in again.stderr
+    assert "holds a finished or interrupted run: add --resume" in again.stderr
+    from pyg_dss.datasets import SyntheticBodies
+    from test_predict import write_mesh
+
+    seq = SyntheticBodies(data_root)[0]
+    frames = [write_mesh(tmp_path / f"frame{t}.obj", seq.pos[t], seq.face.t().numpy())
+              for t in (3, 0, 6)]
+    res = _run(["-m", "pyg_dss", "predict", str(out / "best_model.pt"), *frames, "--json"],
+               cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(json.loads(res.stdout)["probabilities"]) == 3
+    helptext = _run(["-m", "pyg_dss", "train", "--help"], cwd=tmp_path).stdout
+    assert "--overwrite" in helptext and "(default: 8)" in helptext

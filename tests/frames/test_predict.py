@@ -27,9 +27,8 @@ from pyg_dss.frames import PredictionError, predict_first_frame, read_frames
 from pyg_dss.transforms import KNNSetGraph
 
 ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples"))
 
-import faust_first_frame as ffe  # noqa: E402
+import pyg_dss.frames.training as ffe  # noqa: E402
 from pyg_dss.__main__ import main  # noqa: E402
 
 SHOWN = [40, 5, 25]  # frame times, in the order given to the model: #1 is the first

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from pyg_dss.io import atomic_torch_save, safe_torch_load
-from pyg_dss.runs import (EpochLog, NonFiniteLossError, capture_rng_state, check_finite,
+from pyg_dss.train import (EpochLog, NonFiniteLossError, capture_rng_state, check_finite,
                           interactive, kept_options_message, restore_rng_state)
 
 

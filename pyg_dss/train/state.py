@@ -1,4 +1,4 @@
-r"""Bookkeeping of training runs that the examples share: every random
+r"""Bookkeeping of training runs: every random
 state (for an exact ``--resume``), a per-epoch log that batch jobs can read,
 a guard against non-finite losses, and a one-line report of options that a
 resume keeps from the stored run.
@@ -11,8 +11,7 @@ from __future__ import annotations
 import json
 import os
 import random
-import sys
-from typing import Any, Dict, Iterable, List, Mapping, Optional, TextIO
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 import numpy as np
 import torch
@@ -21,7 +20,7 @@ from torch import Tensor
 from pyg_dss.io import atomic_write_text
 
 __all__ = ["capture_rng_state", "restore_rng_state", "NonFiniteLossError", "check_finite",
-           "EpochLog", "interactive", "kept_options_message"]
+           "EpochLog", "kept_options_message"]
 
 
 def capture_rng_state(*generators: torch.Generator) -> Dict[str, Any]:
@@ -30,7 +29,7 @@ def capture_rng_state(*generators: torch.Generator) -> Dict[str, Any]:
     CUDA generators, and any :obj:`generators` (e.g. a
     :class:`~torch.utils.data.DataLoader`'s ``generator``), as tensors and
     plain values."""
-    np_state = np.random.get_state()
+    np_state: Any = np.random.get_state()  # a tuple (legacy=True, the default)
     py_state = random.getstate()
     return {
         "python": [py_state[0], list(py_state[1]), py_state[2]],
@@ -55,7 +54,7 @@ def restore_rng_state(state: Mapping[str, Any], *generators: torch.Generator) ->
     if len(state["generators"]) != len(generators):
         raise ValueError(f"The stored state has {len(state['generators'])} generator(s), "
                          f"{len(generators)} given.")
-    for g, s in zip(generators, state["generators"]):
+    for g, s in zip(generators, state["generators"], strict=True):
         g.set_state(s)
 
 
@@ -76,13 +75,6 @@ def check_finite(loss: Tensor, epoch: int, batch: int) -> None:
             f"batch {batch}; the run was stopped before the optimizer step. Look for NaN or "
             "inf in the input data, or lower the learning rate; --resume continues from the "
             "last clean checkpoint.")
-
-
-def interactive(stream: Optional[TextIO] = None) -> bool:
-    """Whether progress bars make sense: :obj:`stream` (default stdout) is a
-    terminal.  In batch jobs (output to a file or pipe), print plain lines."""
-    stream = sys.stdout if stream is None else stream
-    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 class EpochLog:
@@ -111,7 +103,7 @@ class EpochLog:
     @staticmethod
     def read(path: str) -> List[Dict[str, Any]]:
         """The records of a log file (a damaged line names the file)."""
-        out = []
+        out: List[Dict[str, Any]] = []
         if not os.path.isfile(path):
             return out
         with open(path) as f:
