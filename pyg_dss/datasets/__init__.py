@@ -5,6 +5,7 @@ frame-ordering sets of Maron et al. (2020) on top of them.
 :class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
 keyed, atomic processed files); :func:`frames_to_set` prepares frames for a
 model exactly as :class:`FrameSets` does."""
+from .bags import SubgraphBags
 from .base import CachedInMemoryDataset
 from .dfaust import (FEMALE_SUBJECTS, MALE_SUBJECTS, SEQUENCES, SUBJECTS,
                      DynamicFAUST, EmptySelectionError)
@@ -29,6 +30,7 @@ __all__ = [
     "UndescribableError", "EmptySelectionError", "NoSequenceError",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
     "MeshFileError", "MeshFolder", "FolderFrameSets", "folder_split", "subject_of",
+    "SubgraphBags",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.
