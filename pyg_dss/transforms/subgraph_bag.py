@@ -217,12 +217,16 @@ def _assemble(data: Data, elem_of_node: Tensor, vertex: Tensor, elem_of_edge: Te
     original edge ``edge_id[j]`` of subgraph ``elem_of_edge[j]``."""
     V = int(data.num_nodes)
     n = int(elem_of_node[-1]) + 1
-    # (subgraph, vertex) pairs are sorted, so a node's position in the bag is
-    # the rank of subgraph * V + vertex among them.
-    node_key = elem_of_node * V + vertex
-    ends = data.edge_index[:, edge_id]
+    full = vertex.numel() == n * V  # every subgraph holds every vertex, in order
+    # A node's position in the bag is subgraph * V + vertex when every
+    # subgraph holds every vertex; else it is looked up in a table of n V.
+    edge_index = elem_of_edge * V + data.edge_index[:, edge_id]
+    if not full:
+        position = torch.full((n * V, ), -1, dtype=torch.long)
+        position[elem_of_node * V + vertex] = torch.arange(vertex.numel())
+        edge_index = position[edge_index]
     bag = SetData()
-    bag.edge_index = torch.searchsorted(node_key, elem_of_edge * V + ends)
+    bag.edge_index = edge_index
     sizes = torch.bincount(elem_of_node, minlength=n)
     start = torch.cumsum(sizes, 0) - sizes  # first node of every subgraph
     for key, value in data.items():
@@ -247,8 +251,7 @@ def _assemble(data: Data, elem_of_node: Tensor, vertex: Tensor, elem_of_edge: Te
     bag.shared_edge_index = data.edge_index.clone()
     if data.get("edge_attr") is not None:
         bag.shared_edge_attr = data.edge_attr
-    # Subgraphs that each hold every node (in order) cover the whole graph.
-    bag.coverage = "full" if vertex.numel() == n * V else "partial"
+    bag.coverage = "full" if full else "partial"
     bag.num_vertices = V
     bag.num_nodes = vertex.numel()
     return bag
