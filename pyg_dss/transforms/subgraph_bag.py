@@ -89,7 +89,8 @@ class SubgraphBag(BaseTransform):
             elem_of_edge = torch.zeros(data.edge_index.size(1), dtype=torch.long)
             edge_id = torch.arange(data.edge_index.size(1))
             marked = vertex == 0 if marked is not None else None
-        bag = _assemble(data, elem_of_node, vertex, elem_of_edge, edge_id, marked)
+        without_root = self.policy == "node_deleted" and not self.keep_all_nodes and V > 1
+        bag = _assemble(data, elem_of_node, vertex, elem_of_edge, edge_id, marked, without_root)
         for key, value in data.items():
             if key == "y" or not (key == "edge_index" or data.is_node_attr(key)
                                   or data.is_edge_attr(key) or key == "num_nodes"):
@@ -210,18 +211,24 @@ def _all_nodes(n: int, V: int) -> Tuple[Tensor, Tensor]:
 
 
 def _assemble(data: Data, elem_of_node: Tensor, vertex: Tensor, elem_of_edge: Tensor,
-              edge_id: Tensor, marked: Optional[Tensor]) -> SetData:
+              edge_id: Tensor, marked: Optional[Tensor], without_root: bool = False) -> SetData:
     """The bag as :meth:`SetData.from_elements` would concatenate its
     subgraphs, gathered in one indexing per attribute: node ``i`` of the bag
     is vertex ``vertex[i]`` of subgraph ``elem_of_node[i]``, edge ``j`` is
-    original edge ``edge_id[j]`` of subgraph ``elem_of_edge[j]``."""
+    original edge ``edge_id[j]`` of subgraph ``elem_of_edge[j]``.
+    ``without_root``: subgraph ``v`` holds every vertex but ``v`` (G - v)."""
     V = int(data.num_nodes)
     n = int(elem_of_node[-1]) + 1
     full = vertex.numel() == n * V  # every subgraph holds every vertex, in order
     # A node's position in the bag is subgraph * V + vertex when every
-    # subgraph holds every vertex; else it is looked up in a table of n V.
-    edge_index = elem_of_edge * V + data.edge_index[:, edge_id]
-    if not full:
+    # subgraph holds every vertex; else it is looked up in a table of n V
+    # (a sorted search costs more once bags are large).
+    ends = data.edge_index[:, edge_id]
+    if without_root:  # vertex w of G - v sits at v (V - 1) + w - [w > v]
+        edge_index = elem_of_edge * (V - 1) + ends - (ends > elem_of_edge).long()
+    else:
+        edge_index = elem_of_edge * V + ends
+    if not full and not without_root:
         position = torch.full((n * V, ), -1, dtype=torch.long)
         position[elem_of_node * V + vertex] = torch.arange(vertex.numel())
         edge_index = position[edge_index]
