@@ -120,7 +120,7 @@ class SubgraphBag(BaseTransform):
                 return (torch.zeros(V, dtype=torch.long), every), \
                     (torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)), None
             keep = pair_of_edge.unsqueeze(0) != torch.arange(P).unsqueeze(1)   # [P, E]
-            return _all_nodes(P, V), tuple(keep.nonzero().t()), None  # type: ignore[return-value]
+            return _all_nodes(P, V), keep.nonzero(as_tuple=True), None  # type: ignore[return-value]
         if self.policy == "node_deleted":
             # Subgraph v keeps the edges that do not touch v.
             root = every.unsqueeze(1)
@@ -128,7 +128,7 @@ class SubgraphBag(BaseTransform):
             held = torch.ones(V, V, dtype=torch.bool)
             if not self.keep_all_nodes:
                 held.fill_diagonal_(False)
-            return tuple(held.nonzero().t()), tuple(keep.nonzero().t()), None  # type: ignore
+            return held.nonzero(as_tuple=True), keep.nonzero(as_tuple=True), None  # type: ignore
         # Ego-networks: held[v, w] is True when w reaches v in at most num_hops
         # hops (k_hop_subgraph's source-to-target flow), one sparse propagation
         # of every root's indicator per hop; the subgraph keeps the edges whose
@@ -138,9 +138,10 @@ class SubgraphBag(BaseTransform):
             reach = reach.index_add(0, src, reach[dst]).clamp_(max=1.0)
         held = reach.t() > 0                                               # [root, node]
         keep = held[:, src] & held[:, dst]                                 # [root, edge]
-        nodes = (torch.ones(V, V, dtype=torch.bool) if self.keep_all_nodes else held).nonzero()
-        marked = nodes[:, 0] == nodes[:, 1] if self.policy == "ego_nets_plus" else None
-        return tuple(nodes.t()), tuple(keep.nonzero().t()), marked  # type: ignore
+        nodes = (torch.ones(V, V, dtype=torch.bool) if self.keep_all_nodes
+                 else held).nonzero(as_tuple=True)
+        marked = nodes[0] == nodes[1] if self.policy == "ego_nets_plus" else None
+        return nodes, keep.nonzero(as_tuple=True), marked  # type: ignore
 
     def __repr__(self) -> str:
         hops = f", num_hops={self.num_hops}" if self.policy.startswith("ego") else ""
@@ -223,11 +224,12 @@ def _assemble(data: Data, elem_of_node: Tensor, vertex: Tensor, elem_of_edge: Te
     # A node's position in the bag is subgraph * V + vertex when every
     # subgraph holds every vertex; else it is looked up in a table of n V
     # (a sorted search costs more once bags are large).
-    ends = data.edge_index[:, edge_id]
+    edge_index = data.edge_index.index_select(1, edge_id)  # in place: bags get large
     if without_root:  # vertex w of G - v sits at v (V - 1) + w - [w > v]
-        edge_index = elem_of_edge * (V - 1) + ends - (ends > elem_of_edge).long()
+        edge_index -= (edge_index > elem_of_edge).long()
+        edge_index += elem_of_edge * (V - 1)
     else:
-        edge_index = elem_of_edge * V + ends
+        edge_index += elem_of_edge * V
     if not full and not without_root:
         position = torch.full((n * V, ), -1, dtype=torch.long)
         position[elem_of_node * V + vertex] = torch.arange(vertex.numel())
@@ -245,7 +247,7 @@ def _assemble(data: Data, elem_of_node: Tensor, vertex: Tensor, elem_of_edge: Te
             index, owner = edge_id, elem_of_edge
         else:
             continue
-        value = value[index]
+        value = value.index_select(0, index)
         if "batch" not in key and ("index" in key or key == "face") and value.dim() == 1:
             value = value + start[owner]  # node ids, offset as PyG batches them
         bag[key] = value
