@@ -70,6 +70,27 @@ class SubgraphBag(BaseTransform):
             which batches densely).  :obj:`False`: a subgraph holds only its
             own nodes (:math:`G - v` without :math:`v`; the ego-network alone),
             so a node is held by some subgraphs only.
+
+    Choosing ``keep_all_nodes``: it changes the model, not only its cost (the
+    nodes outside an ego-network still carry their features into the
+    subgraph's pooling and into the shared aggregate), so use the setting of
+    the results you compare with.  ESAN's published numbers (ZINC, OGB, TU,
+    CSL, EXP) come from its code, which keeps every node: the default here.
+    Keeping only a subgraph's own nodes is the sparse layout of other
+    subgraph-GNN libraries (e.g. PygHO).  Its cost matters for ego-nets: on
+    ZINC-sized molecules (3-hop ego-nets+, DSS-GNN, GINE, 4 layers, width
+    64) ``keep_all_nodes=True`` measured 1.5x the training-step time and 1.8x
+    the peak memory of :obj:`False` (2.3x the bag's nodes; measurements in
+    ``benchmarks/README.md``).  Node-deleted bags differ by one node per
+    subgraph only.
+
+    Building is vectorised: the whole bag comes from index arithmetic on
+    ``edge_index`` (deleted bags) or one k-hop reachability per graph
+    (ego-nets), with no Python loop over subgraphs; the result equals the
+    subgraph-by-subgraph definition (order of subgraphs, nodes and edges
+    included).  For a whole dataset see
+    :class:`~pyg_dss.datasets.SubgraphBags` (built once with every core,
+    cached) or use this transform as a ``transform=`` (on the fly).
     """
     def __init__(self, policy: str, num_hops: int = 2, keep_all_nodes: bool = True) -> None:
         if policy not in POLICIES:
