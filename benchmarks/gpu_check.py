@@ -10,16 +10,16 @@ H100/H200; a part that overruns is stopped and reported as such, the others
 still run):
 
 * ``environment`` (5): torch, PyG, CUDA and the device;
-* ``host_syncs`` (30): synchronisations of one DSSNet training step counted
+* ``host_syncs`` (20): synchronisations of one DSSNet training step counted
   by ``torch.cuda.set_sync_debug_mode`` (CUDA), and the CPU-side count of
   host reads from pyg-dss code (``.item()``, ``int()``, ``bool()``, ...);
-* ``cuda_tests`` (90): the test files that run on CUDA (``withDevice``,
+* ``cuda_tests`` (120): the test files that run on CUDA (``withDevice``,
   ``withCUDA``, ``torch.cuda.is_available``) and the host-read audit;
-* ``train_step`` (150): ``benchmarks/train_step.py --device cuda --compile``:
+* ``train_step`` (140): ``benchmarks/train_step.py --device cuda --compile``:
   sets/s, peak memory, ratios against dense and the floor, torch.compile;
 * ``bf16`` (40): the DSSNet training step in float32 and under bf16 autocast:
   sets/s and peak memory;
-* ``subgraphs`` (110): ``benchmarks/subgraphs.py --device cuda`` (training
+* ``subgraphs`` (90): ``benchmarks/subgraphs.py --device cuda`` (training
   epochs of DS-/DSS-GNN on molecule bags, bag construction);
 * ``layers`` (60): ``benchmarks/layers.py --device cuda``.
 
@@ -45,8 +45,8 @@ ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)  # the other benchmarks' helpers (train_step.make_sets, measure)
 
 #: (name, budget in seconds, needs CUDA)
-PARTS = [("environment", 5, False), ("host_syncs", 30, False), ("cuda_tests", 90, True),
-         ("train_step", 150, True), ("bf16", 40, True), ("subgraphs", 110, True),
+PARTS = [("environment", 5, False), ("host_syncs", 20, False), ("cuda_tests", 120, True),
+         ("train_step", 140, True), ("bf16", 40, True), ("subgraphs", 90, True),
          ("layers", 60, True)]
 
 
