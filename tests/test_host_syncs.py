@@ -79,3 +79,29 @@ def test_the_audit_sees_host_reads():
     with count_host_reads() as reads, pytest.raises(ValueError, match="element indices"):
         loss(torch.zeros(12), batch, torch.tensor([0, 1, 9]))
     assert sum(reads.values()) >= 1
+
+
+def test_bag_training_step_reads():
+    """SubgraphGNN on a batch of bags: one layout check per step (was one per
+    layer), and per layer the number of shared vertices of bags of different
+    sizes (was also one more for the number of graphs)."""
+    from torch_geometric.data import Data
+
+    from pyg_dss.nn import SubgraphGNN
+    from pyg_dss.transforms import SubgraphBag
+    torch.manual_seed(0)
+    bags = []
+    for n in (5, 7, 6):
+        ring = torch.arange(n)
+        ei = torch.cat([torch.stack([ring, (ring + 1) % n]), torch.stack([(ring + 1) % n, ring])],
+                       1)
+        bags.append(SubgraphBag("ego_nets_plus", 2, False)(Data(x=torch.randint(0, 4, (n, 1)),
+                                                                edge_index=ei,
+                                                                y=torch.randn(1))))
+    batch = next(iter(SetDataLoader(bags, batch_size=3)))
+    model = SubgraphGNN(4, 1, variant="dss", conv="gin", hidden=8, num_layers=2,
+                        categorical=True, policy_aware=True)
+    with count_host_reads() as reads:
+        (model(batch).view(-1) - batch.y).abs().mean().backward()
+    assert sum(reads.values()) == 3, reads   # was 6
+    assert sum(v for (_, where, _), v in reads.items() if where == "/layout.py") == 1
