@@ -193,10 +193,11 @@ def bf16(args: argparse.Namespace, budget: float) -> Dict[str, Any]:
         sync(device)
         seconds = (time.perf_counter() - t0) / repeats
         results[mode] = {"sets_per_s": sets / seconds, "peak_mb": (
-            torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else float("nan"))}
+            torch.cuda.max_memory_allocated() / 2**20 if device == "cuda" else None)}
     results["speedup_bf16"] = (results["autocast-bf16"]["sets_per_s"]
                                / results["float32"]["sets_per_s"])
-    report = "; ".join(f"{m}: {r['sets_per_s']:.1f} sets/s, peak {r['peak_mb']:.0f} MB"
+    report = "; ".join(f"{m}: {r['sets_per_s']:.1f} sets/s, peak "
+                       + (f"{r['peak_mb']:.0f} MB" if r["peak_mb"] is not None else "- (CPU)")
                        for m, r in results.items() if isinstance(r, dict))
     return {"status": "ok", "results": results,
             "report": report + f"; bf16 / float32 speed {results['speedup_bf16']:.2f}x"}
