@@ -141,7 +141,7 @@ class SubgraphBag(BaseTransform):
                 return (torch.zeros(V, dtype=torch.long), every), \
                     (torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)), None
             keep = pair_of_edge.unsqueeze(0) != torch.arange(P).unsqueeze(1)   # [P, E]
-            return _all_nodes(P, V), keep.nonzero(as_tuple=True), None  # type: ignore[return-value]
+            return _all_nodes(P, V), _pairs(keep), None
         if self.policy == "node_deleted":
             # Subgraph v keeps the edges that do not touch v.
             root = every.unsqueeze(1)
@@ -149,7 +149,7 @@ class SubgraphBag(BaseTransform):
             held = torch.ones(V, V, dtype=torch.bool)
             if not self.keep_all_nodes:
                 held.fill_diagonal_(False)
-            return held.nonzero(as_tuple=True), keep.nonzero(as_tuple=True), None  # type: ignore
+            return _pairs(held), _pairs(keep), None
         # Ego-networks: held[v, w] is True when w reaches v in at most num_hops
         # hops (k_hop_subgraph's source-to-target flow), one sparse propagation
         # of every root's indicator per hop; the subgraph keeps the edges whose
@@ -159,10 +159,9 @@ class SubgraphBag(BaseTransform):
             reach = reach.index_add(0, src, reach[dst]).clamp_(max=1.0)
         held = reach.t() > 0                                               # [root, node]
         keep = held[:, src] & held[:, dst]                                 # [root, edge]
-        nodes = (torch.ones(V, V, dtype=torch.bool) if self.keep_all_nodes
-                 else held).nonzero(as_tuple=True)
+        nodes = _pairs(torch.ones(V, V, dtype=torch.bool) if self.keep_all_nodes else held)
         marked = nodes[0] == nodes[1] if self.policy == "ego_nets_plus" else None
-        return nodes, keep.nonzero(as_tuple=True), marked  # type: ignore
+        return nodes, _pairs(keep), marked
 
     def __repr__(self) -> str:
         hops = f", num_hops={self.num_hops}" if self.policy.startswith("ego") else ""
@@ -225,6 +224,14 @@ class SampleSubgraphs(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(fraction={self.fraction})"
+
+
+def _pairs(mask: Tensor) -> Tuple[Tensor, Tensor]:
+    """Row and column of every True entry of a 2-D mask, row-major (as two
+    contiguous tensors: gathers with them are several times faster than with
+    the columns of ``mask.nonzero()``)."""
+    rows, cols = mask.nonzero(as_tuple=True)
+    return rows, cols
 
 
 def _all_nodes(n: int, V: int) -> Tuple[Tensor, Tensor]:
