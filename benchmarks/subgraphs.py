@@ -65,11 +65,13 @@ SETTINGS = {"csl": dict(conv="gin", hidden=32, batch=8, hops=4),
 
 
 # ----------------------------------------------------------------------------- data
-def random_molecule(g: torch.Generator, atom_types: int = 28):
+def random_molecule(g: torch.Generator, atom_types: int = 28, n: Optional[int] = None):
     """A molecule-like graph: atoms in a tree (degree <= 4) plus one or two
-    ring closures of 5-6 atoms; ZINC-like sizes (9-37 atoms, mean about 23)."""
+    ring closures of 5-6 atoms; ZINC-like sizes (9-37 atoms, mean about 23)
+    unless ``n`` atoms are asked for."""
     from torch_geometric.data import Data
-    n = int(min(37, max(9, round(23 + 4.5 * float(torch.randn(1, generator=g))))))
+    if n is None:
+        n = int(min(37, max(9, round(23 + 4.5 * float(torch.randn(1, generator=g))))))
     parent = [-1]
     degree = [0] * n
     for v in range(1, n):
@@ -238,10 +240,10 @@ def dense_layout_check(args) -> Dict[str, object]:
         b = batches[0]
         x = torch.randn(b.num_nodes, 32, requires_grad=True)
 
-        def reshape() -> None:
+        def reshape(x: Tensor = x, b=b) -> None:
             set_aggregate(x, b, "mean").sum().backward()
 
-        def scattered() -> None:
+        def scattered(x: Tensor = x, b=b) -> None:
             scatter(x, b.vertex_index, 0, dim_size=num_shared_vertices(b),
                     reduce="mean").sum().backward()
         assert torch.allclose(set_aggregate(x, b, "mean"),
@@ -262,6 +264,136 @@ def dense_layout_check(args) -> Dict[str, object]:
     return out
 
 
+# ----------------------------------------------------------------------------- building bags
+# (label, policy, num_hops, keep_all_nodes) of the construction timings.
+BUILDS = [("ND", "node_deleted", 1, True), ("ND partial", "node_deleted", 1, False),
+          ("ED", "edge_deleted", 1, True), ("EGO", "ego_nets", 3, True),
+          ("EGO+", "ego_nets_plus", 3, True), ("EGO+ partial", "ego_nets_plus", 3, False)]
+
+
+def reference_bag_builder():
+    """The subgraph-by-subgraph construction the vectorised one replaced, kept
+    in the tests as the reference it is checked against."""
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests")
+    sys.path.insert(0, os.path.abspath(tests))
+    from test_subgraph_bag_reference import reference_bag
+    return reference_bag
+
+
+def construction(args) -> Dict[str, Dict[str, Dict[str, float]]]:
+    """Milliseconds per bag, vectorised and reference, for molecule-like
+    graphs of ``args.sizes`` atoms, and the bag's size (nodes + edges)."""
+    from pyg_dss.transforms import SubgraphBag
+    reference = reference_bag_builder() if args.reference else None
+    g = torch.Generator().manual_seed(1)
+    out: Dict[str, Dict[str, Dict[str, float]]] = {}
+    for V in args.sizes:
+        items = [random_molecule(g, n=V) for _ in range(max(1, 200 // V))]
+        for label, policy, hops, keep_all in BUILDS:
+            t = SubgraphBag(policy, num_hops=hops, keep_all_nodes=keep_all)
+            bags = [t(d) for d in items]
+            row = {"bag_nodes": statistics.fmean(b.num_nodes for b in bags),
+                   "bag_edges": statistics.fmean(b.edge_index.size(1) for b in bags)}
+            builders = [("new", t)] + ([("reference", lambda d, t=t: reference(t, d))]
+                                       if reference else [])
+            times: Dict[str, List[float]] = {name: [] for name, _ in builders}
+            for _ in range(args.build_rounds):  # interleaved: noise hits both alike
+                for name, build in builders:
+                    t0 = time.perf_counter()
+                    for d in items:
+                        build(d)
+                    times[name].append((time.perf_counter() - t0) / len(items))
+            for name in times:  # the best round: a shared machine only ever adds time
+                row[f"{name}_ms"] = 1e3 * min(times[name])
+            out.setdefault(label, {})[str(V)] = row
+    return out
+
+
+def growth(rows: Dict[str, Dict[str, float]], key: str) -> float:
+    """Exponent a of cost ~ key**a: least-squares slope in log-log over the
+    three largest sizes (small graphs measure the fixed cost of a call)."""
+    import math
+    top = [rows[V] for V in sorted(rows, key=int)[-3:]]
+    xs = [math.log(r[key]) for r in top]
+    ys = [math.log(r["new_ms"]) for r in top]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+            / sum((x - mx) ** 2 for x in xs))
+
+
+def _growth_v(rows: Dict[str, Dict[str, float]]) -> float:
+    for V, r in rows.items():
+        r["V"] = float(V)
+    return growth(rows, "V")
+
+
+def dataset_scale(args) -> Dict[str, Dict[str, float]]:
+    """ZINC-sized data (generated molecules): build time of the stored bags
+    with every core, their size on disk, load time, and training steps/s from
+    the stored bags and with bags built on the fly (transform=)."""
+    import shutil
+    import tempfile
+
+    from torch_geometric.data import InMemoryDataset
+    from torch_geometric.loader import DataLoader
+
+    from pyg_dss.datasets import SubgraphBags
+    from pyg_dss.nn import SubgraphGNN
+    from pyg_dss.transforms import SubgraphBag
+    g = torch.Generator().manual_seed(0)
+    t0 = time.perf_counter()
+    items = [random_molecule(g) for _ in range(args.dataset_graphs)]
+    generated = time.perf_counter() - t0
+
+    class OnTheFly(InMemoryDataset):
+        def __init__(self, transform) -> None:
+            super().__init__(None, transform)
+            self.data, self.slices = self.collate(items)
+
+    out: Dict[str, Dict[str, float]] = {}
+    for label, policy, hops, keep_all in (BUILDS[0], BUILDS[4], BUILDS[5]):
+        bag = SubgraphBag(policy, num_hops=hops, keep_all_nodes=keep_all)
+        root = tempfile.mkdtemp(prefix="bags-")
+        try:
+            t0 = time.perf_counter()
+            ds = SubgraphBags(root, items, bag, num_workers=args.workers)
+            built = time.perf_counter() - t0
+            disk = os.path.getsize(ds.processed_paths[0])
+            t0 = time.perf_counter()
+            ds = SubgraphBags(root, items, bag, num_workers=args.workers)
+            loaded = time.perf_counter() - t0
+            assert ds.cache_status == "loaded"
+            torch.manual_seed(0)
+            model = SubgraphGNN(28, 1, variant="dss", conv="gine", hidden=64, num_layers=4,
+                                edge_dim=4, categorical=True,
+                                policy_aware=policy == "ego_nets_plus").to(args.device)
+            opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+            rates = {}
+            for name, data in (("stored", ds), ("on_the_fly", OnTheFly(bag))):
+                loader = iter(DataLoader(data, batch_size=128, shuffle=True))
+                for step in range(args.dataset_steps + 1):
+                    if step == 1:  # the first step warms up
+                        sync(args.device)
+                        t0 = time.perf_counter()
+                    b = next(loader).to(args.device)
+                    opt.zero_grad()
+                    loss = (model(b).view(-1) - b.y).abs().mean()
+                    loss.backward()
+                    opt.step()
+                sync(args.device)
+                rates[name] = args.dataset_steps / (time.perf_counter() - t0)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        scale = 250_000 / len(items)
+        out[label] = {"graphs": len(items), "generate_s": generated, "build_s": built,
+                      "disk_mb": disk / 2**20, "load_s": loaded,
+                      "steps_per_s_stored": rates["stored"],
+                      "steps_per_s_on_the_fly": rates["on_the_fly"],
+                      "build_s_250k_estimated": built * scale,
+                      "disk_mb_250k_estimated": disk / 2**20 * scale}
+    return out
+
+
 # ----------------------------------------------------------------------------- report
 def report(results: Dict, args) -> str:
     lines = [f"device {args.device}, {torch.get_num_threads()} threads, median of "
@@ -276,7 +408,7 @@ def report(results: Dict, args) -> str:
                   "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for label in r["times"]:
             t = r["times"][label]
-            ratio = statistics.median(a / b for a, b in zip(t, r["times"]["gnn"]))
+            ratio = statistics.median(a / b for a, b in zip(t, r["times"]["gnn"], strict=True))
             row = (f"| {label} | {r['bag'][label][0]:.1f} | {r['bag'][label][1]:.0f} | "
                    f"{statistics.median(t):.2f} | {ratio:.1f} | ")
             mem, base = r["memory"].get(label), r["memory"].get("gnn")
@@ -295,6 +427,40 @@ def report(results: Dict, args) -> str:
             lines.append(f"| {policy} | {d['every_batch_dense']} | "
                          f"{d['siamese_one_topology_product']} | "
                          f"{d['aggregate_ms_reshape']:.2f} | {d['aggregate_ms_scatter']:.2f} |")
+    if "construction" in results:
+        lines += ["", "building bags (ms per bag; molecule-like graphs of V atoms; best of "
+                  f"{args.build_rounds} interleaved rounds):", "",
+                  "| policy | V | bag nodes | bag edges | vectorised ms | reference ms "
+                  "| speed-up |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
+        for label, rows in results["construction"].items():
+            for V, r in rows.items():
+                ref = r.get("reference_ms")
+                lines.append(f"| {label} | {V} | {r['bag_nodes']:.0f} | {r['bag_edges']:.0f} | "
+                             f"{r['new_ms']:.3f} | " + (f"{ref:.2f} | {ref / r['new_ms']:.1f} |"
+                                                        if ref else "- | - |"))
+        lines += ["", "growth of the vectorised cost over the three largest V: exponent a in "
+                  "ms ~ V^a and in ms ~ (bag nodes + edges)^a", ""]
+        for label, rows in results["construction"].items():
+            for r in rows.values():
+                r["bag_size"] = r["bag_nodes"] + r["bag_edges"]
+            lines.append(f"- {label}: V^{_growth_v(rows):.2f}, "
+                         f"bag size^{growth(rows, 'bag_size'):.2f}")
+    if "dataset" in results:
+        d0 = next(iter(results["dataset"].values()))
+        lines += ["", f"bags at dataset scale: {d0['graphs']} generated ZINC-sized molecules "
+                  f"(generated in {d0['generate_s']:.0f} s), {args.workers} build workers, "
+                  "batches of 128, DSS-GNN GINE width 64, 4 layers; 250k figures ESTIMATED "
+                  f"linearly from the measured {d0['graphs']} (x{250_000 / d0['graphs']:.1f}); "
+                  "steps/s do not depend on the number of graphs:",
+                  "", "| policy | build s | disk MB | load s | steps/s stored | steps/s on the fly "
+                  "| build s, 250k (est.) | disk MB, 250k (est.) |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for label, r in results["dataset"].items():
+            lines.append(f"| {label} | {r['build_s']:.1f} | {r['disk_mb']:.0f} | "
+                         f"{r['load_s']:.1f} | {r['steps_per_s_stored']:.2f} | "
+                         f"{r['steps_per_s_on_the_fly']:.2f} | {r['build_s_250k_estimated']:.0f} "
+                         f"| {r['disk_mb_250k_estimated']:.0f} |")
     return "\n".join(lines)
 
 
@@ -308,13 +474,27 @@ def main(argv: Optional[List[str]] = None) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-memory", dest="memory", action="store_false")
     p.add_argument("--json", default=None)
+    p.add_argument("--parts", nargs="+", choices=["training", "construction", "dataset"],
+                   default=["training", "construction", "dataset"],
+                   help="training epochs per model, bag construction per graph size, bags "
+                        "at dataset scale")
+    p.add_argument("--sizes", nargs="+", type=int, default=[10, 25, 50, 100, 200, 500],
+                   help="graph sizes (atoms) of the construction timings")
+    p.add_argument("--build-rounds", type=int, default=3)
+    p.add_argument("--no-reference", dest="reference", action="store_false",
+                   help="skip the subgraph-by-subgraph reference construction")
+    p.add_argument("--dataset-graphs", type=int, default=12_000,
+                   help="generated molecules of the dataset-scale part (ZINC-12k: 12,000)")
+    p.add_argument("--dataset-steps", type=int, default=5)
+    p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                   help="processes building the stored bags")
     p.add_argument("--_memory-child", nargs=2, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._memory_child:
         print(json.dumps(memory_child(*args._memory_child, args)))
         return
     results: Dict = {"workloads": {}}
-    for workload in args.workloads:
+    for workload in args.workloads if "training" in args.parts else []:
         from pyg_dss.transforms import SubgraphBag
         items = graphs(workload, args.molecules)
         bag_sizes = {}
@@ -328,8 +508,12 @@ def main(argv: Optional[List[str]] = None) -> None:
             "mean_nodes": statistics.fmean(d.num_nodes for d in items),
             "times": time_workload(workload, args),
             "memory": measure_memory(workload, args) if args.memory else {}}
-    if "csl" in args.workloads:
+    if "csl" in args.workloads and "training" in args.parts:
         results["dense"] = dense_layout_check(args)
+    if "construction" in args.parts:
+        results["construction"] = construction(args)
+    if "dataset" in args.parts:
+        results["dataset"] = dataset_scale(args)
     print(report(results, args))
     if args.json:
         from pyg_dss.io import atomic_write_json

@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -393,7 +394,7 @@ def loader_rate(dataset, workers: int, batches: int, batch_size: int) -> float:
 
 
 def measure_loader(args: argparse.Namespace) -> Dict[str, Dict[int, float]]:
-    from pyg_dss.frames import DFAUSTFrameSets, SyntheticFrameSets
+    from pyg_dss.frames import DFAUSTFrameSets, NoSequenceError, SyntheticFrameSets
     out: Dict[str, Dict[int, float]] = {}
     modality = "mesh" if args.base == "gcn" else "points"
     root = tempfile.mkdtemp(prefix="train_step_loader_")
@@ -402,7 +403,14 @@ def measure_loader(args: argparse.Namespace) -> Dict[str, Dict[int, float]]:
                                        modality=modality)
         write_dfaust(os.path.join(root, "dfaust", "raw"), args.major, args.minor,
                      args.dfaust_frames)
-        dfaust = DFAUSTFrameSets(os.path.join(root, "dfaust"), "train", modality=modality)
+        try:
+            dfaust = DFAUSTFrameSets(os.path.join(root, "dfaust"), "train", modality=modality)
+        except NoSequenceError as e:
+            need = re.search(r"the (\d+) frames needed", str(e))
+            raise SystemExit(
+                f"--dfaust-frames {args.dfaust_frames} is too few for the loader check: "
+                f"DFAUSTFrameSets needs sequences of {need.group(1) if need else 'more'} "
+                "frames; pass a larger --dfaust-frames (default 150) or --no-loader.") from None
         for name, ds in (("SyntheticFrameSets", synthetic), ("DFAUSTFrameSets", dfaust)):
             out[name] = {w: loader_rate(ds, w, args.loader_batches, args.sets) for w in (0, 2)}
     finally:
@@ -485,6 +493,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     impls = [i for i in args.impls if i not in GCN_ONLY
              or (args.base == "gcn" and args.variant.startswith("dss-"))]
     res: Dict = {"args": {k: v for k, v in vars(args).items() if not k.startswith("_")}}
+    if not args.no_loader and args.device == "cpu":  # first: its errors come before minutes
+        res["loader"] = measure_loader(args)
     if args.compile:
         res["compile_seconds"] = compile_time(args)
         impls.append("compiled")
@@ -501,8 +511,6 @@ def main(argv: Optional[List[str]] = None) -> None:
                                   args.repeats, args.warmup, args.device)
     if not args.no_memory:
         res["memory"] = measure_memory([k for k in impls if k != "compiled"], args)
-    if not args.no_loader and args.device == "cpu":
-        res["loader"] = measure_loader(args)
     text = report(res, args)
     publish(text, res, args.json)
 

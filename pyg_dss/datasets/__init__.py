@@ -1,13 +1,14 @@
 r"""Datasets: Dynamic FAUST, a built-in synthetic stand-in with the same
 layout, a user's own folders of meshes and point clouds (:class:`MeshFolder`,
-read by :func:`read_sequences`), the paper's grid sets and CSL. The
-frame-ordering sets on top of the mesh datasets live in :mod:`pyg_dss.frames`.
+read by :func:`read_sequences`), the paper's grid sets, CSL and cached bags
+of subgraphs (:class:`SubgraphBags`). The frame-ordering sets on top of the mesh datasets live in :mod:`pyg_dss.frames`.
 
 :class:`CachedInMemoryDataset` is the base of the cached datasets (safe,
 keyed, atomic processed files).
 
 May import the core (:mod:`pyg_dss.data`, :mod:`pyg_dss.io`,
 :mod:`pyg_dss.transforms`), never :mod:`pyg_dss.frames`."""
+from .bags import SubgraphBags
 from .base import CachedInMemoryDataset
 from .dfaust import SEQUENCES, SUBJECTS, DynamicFAUST, EmptySelectionError
 from .fingerprint import UndescribableError, fingerprint
@@ -21,7 +22,7 @@ __all__ = [
     "SUBJECTS", "SEQUENCES", "MOTIONS", "BODIES", "make_sequence",
     "fingerprint", "UndescribableError", "EmptySelectionError",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
-    "MeshFileError",
+    "MeshFileError", "SubgraphBags",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

@@ -138,8 +138,12 @@ def set_nll_loss(log_probs: Tensor, sets: Any, target: Optional[Tensor] = None) 
                          "local element index per set.")
     counts = torch.bincount(sets.element_set, minlength=B)
     first = counts.cumsum(0) - counts
-    if not torch.compiler.is_compiling() and (bool((target < 0).any())
-                                             or bool((target >= counts).any())):
+    bad = ((target < 0) | (target >= counts)).any()
+    if target.device.type != "cpu" or torch.compiler.is_compiling():
+        # Checked on the device: reading the answer on the host would stall the step.
+        torch._assert_async(~bad, "set_nll_loss: a target is not an element index within "
+                                  "its set (0..n-1); check sets.y.")
+    elif bool(bad):
         raise ValueError(f"Targets {target.tolist()} must be element indices within each set "
                          f"(set sizes {counts.tolist()}).")
     return -log_probs.reshape(-1)[first + target].mean()

@@ -14,6 +14,7 @@ from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
 
 from pyg_dss.checkpoint import register_model
+from pyg_dss.layout import layout_of, num_sets
 from pyg_dss.nn.aggr import check_reduce
 from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dss_conv import DSSConv
@@ -230,14 +231,14 @@ class SubgraphGNN(Configurable, Module):
             bags = copy.copy(bags)  # a new store, the same tensors
             bags.shared_edge_attr = inputs["shared_edge_attr"]
         graph_of_node = bags.get("batch")  # None for a single bag: one graph
+        layout = layout_of(bags)  # once per step: checking a carried layout reads the host
         for layer, norm in zip(self.layers, self.norms):
-            x = layer(x, bags.edge_index, bags, **kwargs)
+            x = layer(x, bags.edge_index, bags, layout=layout, **kwargs)
             x = self.act(norm(x) if self.norm == "batch" else norm(x, graph_of_node))
-        z = self.pool(x, bags)                    # one vector per subgraph
+        z = self.pool(x, bags, layout)            # one vector per subgraph
         for layer in self.set_layers:
-            z = self.set_act(layer(z, bags))
-        num_graphs = int(bags.element_set.max()) + 1
-        g = scatter(z, bags.element_set, dim=0, dim_size=num_graphs, reduce="mean")
+            z = self.set_act(layer(z, bags, layout))
+        g = scatter(z, bags.element_set, dim=0, dim_size=num_sets(bags), reduce="mean")
         return self.head(g)
 
     def __repr__(self) -> str:
