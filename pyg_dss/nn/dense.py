@@ -462,7 +462,7 @@ class GridSetUNet(_GridSetModel):
     set mean of the input,
 
     .. math::
-        \hat{\mathbf{y}} = rac{1}{n}\sum_j \mathbf{x}_j +
+        \hat{\mathbf{y}} = \frac{1}{n}\sum_j \mathbf{x}_j +
         g\Big(\max_{j} f(\mathbf{X})_j\Big).
 
     With ``variant="siamese-ds"`` the elements meet only in that final max
