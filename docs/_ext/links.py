@@ -97,6 +97,12 @@ def url_for(target: str) -> Optional[str]:
     name, obj, rest = split_object(target)
     if name is None:
         return None
+    parent_name, _, last = name.rpartition(".")
+    if not (inspect.isclass(obj) or inspect.ismodule(obj)) and parent_name and \
+            parent_name != "torch.Tensor":  # a method: documented on its class's page
+        _, parent, _ = split_object(parent_name)
+        if inspect.isclass(parent):
+            name, obj, rest = parent_name, parent, f"{last}.{rest}" if rest else last
     if not inspect.ismodule(obj):
         name = public_alias(name, obj)
     full = f"{name}.{rest}" if rest else name
@@ -108,6 +114,8 @@ def url_for(target: str) -> Optional[str]:
         page = pyg_name(name, obj)
         anchor = f"{page}.{rest}" if rest else page
         return f"{PYG}generated/{page}.html#{anchor}"
+    if type(obj).__name__ == "dtype":  # torch.float32 and its kind
+        return f"{TORCH}tensor_attributes.html#torch.dtype"
     for prefix, page in TORCH_PAGES.items():
         if name == prefix or name.startswith(prefix + "."):
             if prefix == "torch.Tensor" and rest == "" and name != prefix:
