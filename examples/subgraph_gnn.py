@@ -49,7 +49,7 @@ from torch_geometric.loader import DataLoader
 from tqdm import tqdm
 
 from pyg_dss.checkpoint import load_model, save_model
-from pyg_dss.datasets import CSL
+from pyg_dss.datasets import CSL, default_root
 from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS
@@ -113,7 +113,7 @@ def zinc_splits(cfg: Dict[str, Any]):
         def processed_dir(self) -> str:
             return osp.join(self.root, "subset", f"processed-{tag}")
 
-    root = cfg["root"] or osp.join("datasets", "ZINC")
+    root = cfg["root"] or default_root("ZINC")
     splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
               for s in ("train", "val", "test")]
     if cfg["limit"]:
@@ -437,7 +437,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=_positive_int, default=None,
                    help="quick runs: N graphs per class on CSL (of 15), the first N graphs "
                         "of every split on ZINC")
-    p.add_argument("--root", default=None, help="ZINC folder (default: datasets/ZINC)")
+    p.add_argument("--root", default=None,
+                   help="ZINC folder (default: the user's cache, $PYG_DSS_HOME/ZINC or "
+                        "~/.cache/pyg-dss/ZINC)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--out", default=None,
