@@ -105,11 +105,16 @@ def du(path: str) -> float:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--frames", type=int, default=40000, help="total frames at full size")
-    ap.add_argument("--fraction", type=float, default=1.0)
-    ap.add_argument("--workdir", default=None, help="default: a fresh folder in /tmp")
-    ap.add_argument("--keep", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    ap.add_argument("--frames", type=int, default=40000,
+                    help="total frames at full size (Dynamic FAUST has about 40,000).")
+    ap.add_argument("--fraction", type=float, default=1.0,
+                    help="share of --frames to generate; 0.1 is a quick check.")
+    ap.add_argument("--workdir", default=None,
+                    help="folder for the generated files (None: a fresh folder in /tmp).")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the generated and processed files at the end.")
     ap.add_argument("--step", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--root", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()

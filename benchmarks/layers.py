@@ -236,20 +236,22 @@ def report(results: Dict, args: argparse.Namespace) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sets", type=int, default=4, help="sets per batch")
-    p.add_argument("--set-size", type=int, default=7, help="elements (frames) per set")
-    p.add_argument("--channels", type=int, default=128)
-    p.add_argument("--major", type=int, default=130, help="torus sections (major)")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--sets", type=int, default=4, help="sets per batch.")
+    p.add_argument("--set-size", type=int, default=7, help="elements (frames) per set.")
+    p.add_argument("--channels", type=int, default=128, help="input and output channels.")
+    p.add_argument("--major", type=int, default=130, help="torus sections (major).")
     p.add_argument("--minor", type=int, default=53,
-                   help="torus sections (minor); vertices = major * minor")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS)
+                   help="torus sections (minor); vertices = major * minor.")
+    p.add_argument("--repeats", type=int, default=3, help="timed rounds (the median is reported).")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first.")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda.")
+    p.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=CONFIGS,
+                   help="configurations to time.")
     p.add_argument("--memory-configs", nargs="*", default=["gcn", "pointnet"],
-                   choices=CONFIGS, help="configurations whose peak memory is measured")
-    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+                   choices=CONFIGS, help="configurations whose peak memory is measured.")
+    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON to PATH.")
     p.add_argument("--_memory-child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args._memory_child:

@@ -72,3 +72,14 @@ def publish(text: str, results: dict, json_path) -> None:
     if json_path:
         with open(json_path, "w") as f:
             json.dump({**results, "table": text}, f, indent=1)
+
+
+if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description=__doc__.replace("\n", " ") + " It measures nothing by itself: the "
+        "benchmarks import it (layers.py, train_step.py, set_checks.py, subgraphs.py).",
+    ).parse_args()
+    print("measure.py holds helpers; run one of the benchmarks, e.g. "
+          "python benchmarks/layers.py --help")

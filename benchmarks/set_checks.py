@@ -58,12 +58,15 @@ def checks_off() -> Iterator[None]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sets", type=int, default=8)
-    parser.add_argument("--set-size", type=int, default=7)
-    parser.add_argument("--major", type=int, default=130)
-    parser.add_argument("--minor", type=int, default=53)
-    parser.add_argument("--repeats", type=int, default=15)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--sets", type=int, default=8, help="sets per batch.")
+    parser.add_argument("--set-size", type=int, default=7, help="frames per set.")
+    parser.add_argument("--major", type=int, default=130, help="torus sections (major).")
+    parser.add_argument("--minor", type=int, default=53,
+                        help="torus sections (minor); vertices = major * minor.")
+    parser.add_argument("--repeats", type=int, default=15,
+                        help="timed rounds (the median ratio is reported).")
     args = parser.parse_args()
 
     edges = torus_edges(args.major, args.minor)

@@ -461,26 +461,29 @@ def report(res: Dict, args: argparse.Namespace) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--sets", type=int, default=8, help="sets per batch")
-    p.add_argument("--set-size", type=int, default=7, help="frames per set")
-    p.add_argument("--major", type=int, default=130, help="torus sections (major)")
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--sets", type=int, default=8, help="sets per batch.")
+    p.add_argument("--set-size", type=int, default=7, help="frames per set.")
+    p.add_argument("--major", type=int, default=130, help="torus sections (major).")
     p.add_argument("--minor", type=int, default=53,
-                   help="torus sections (minor); vertices = major * minor")
-    p.add_argument("--base", default="gcn", choices=["gcn", "pointnet"])
-    p.add_argument("--variant", default="dss-sum")
-    p.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--compile", action="store_true", help="also time torch.compile")
-    p.add_argument("--no-memory", action="store_true")
-    p.add_argument("--no-eval", action="store_true")
-    p.add_argument("--no-loader", action="store_true")
-    p.add_argument("--loader-batches", type=int, default=10)
+                   help="torus sections (minor); vertices = major * minor.")
+    p.add_argument("--base", default="gcn", choices=["gcn", "pointnet"], help="base layer.")
+    p.add_argument("--variant", default="dss-sum", help="DSSNet variant.")
+    p.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS,
+                   help="implementations to time.")
+    p.add_argument("--repeats", type=int, default=5, help="timed rounds (the median is reported).")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first.")
+    p.add_argument("--device", default="cpu", help="torch device, e.g. cuda.")
+    p.add_argument("--compile", action="store_true", help="also time torch.compile.")
+    p.add_argument("--no-memory", action="store_true", help="skip the peak-memory runs.")
+    p.add_argument("--no-eval", action="store_true", help="skip the evaluation step.")
+    p.add_argument("--no-loader", action="store_true", help="skip the loader timing.")
+    p.add_argument("--loader-batches", type=int, default=10,
+                   help="batches the loader timing reads.")
     p.add_argument("--dfaust-frames", type=int, default=150,
-                   help="frames per generated sequence (2 per subject)")
-    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON")
+                   help="frames per generated sequence (2 per subject).")
+    p.add_argument("--json", metavar="PATH", help="also write the raw results as JSON to PATH.")
     p.add_argument("--_memory-child", help=argparse.SUPPRESS)
     p.add_argument("--_compile-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)

@@ -49,6 +49,7 @@ from torch_geometric.loader import DataLoader
 
 from pyg_dss.checkpoint import load_model
 from pyg_dss.datasets import CSL
+from pyg_dss.datasets._io import default_root
 from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS
@@ -112,7 +113,7 @@ def zinc_splits(cfg: Dict[str, Any]):
         def processed_dir(self) -> str:
             return osp.join(self.root, "subset", f"processed-{tag}")
 
-    root = cfg["root"] or osp.join("datasets", "ZINC")
+    root = cfg["root"] or default_root("ZINC")
     try:
         splits = [ZINCBags(root, subset=True, split=s, pre_transform=transform)
                   for s in ("train", "val", "test")]
@@ -398,7 +399,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=positive_int, default=None,
                    help="quick runs: N graphs per class on CSL (of 15), the first N graphs "
                         "of every split on ZINC (default: all)")
-    p.add_argument("--root", default=None, help="ZINC folder (default: datasets/ZINC)")
+    p.add_argument("--root", default=None, help="ZINC folder (default: $PYG_DSS_HOME/ZINC, else ~/.cache/pyg-dss/ZINC)")
     p.add_argument("--seed", type=int, default=0, help="seed of the weights, folds and draws")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     add_run_folder_arguments(p, "runs/<date-time>-<dataset>-<model>-<policy>")

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
-SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py") if p.name != "measure.py")
+SCRIPTS = sorted(p.name for p in BENCHMARKS.glob("*.py"))
+# scripts whose --help states the default of every option
+WITH_DEFAULTS = {"dfaust_memory.py", "layers.py", "set_checks.py", "train_step.py"}
 
 
 def test_every_script_is_listed():
@@ -26,3 +28,5 @@ def test_script_starts(script):
                          text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "usage:" in res.stdout
+    if script in WITH_DEFAULTS:
+        assert "(default:" in res.stdout, res.stdout

@@ -41,7 +41,7 @@ class DynamicFAUST(CachedInMemoryDataset, _PyGDynamicFAUST):
     Reading is done by :class:`torch_geometric.datasets.DynamicFAUST`; this
     class adds:
 
-    * a default :obj:`root` (``<repo>/datasets/dfaust``) and a clear error
+    * a default :obj:`root` (``default_root("dfaust")``, a per-user cache) and a clear error
       naming the missing files, where to get them and the exact folder
       (``<root>/raw``) when they are absent: the data needs a registration
       at https://dfaust.is.tue.mpg.de/ and cannot be downloaded
@@ -67,7 +67,7 @@ class DynamicFAUST(CachedInMemoryDataset, _PyGDynamicFAUST):
 
     Args:
         root (str, optional): dataset folder; the two HDF5 files go into
-            ``<root>/raw`` (default: ``<repo>/datasets/dfaust``).
+            ``<root>/raw`` (default: ``default_root("dfaust")``).
         subjects (list of str, optional): subject ids (default: all ten).
         sequences (list of str, optional): sequence names (default: all).
         transform, pre_transform, pre_filter, force_reload: as in PyG
