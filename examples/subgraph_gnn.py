@@ -48,8 +48,7 @@ from torch.optim.swa_utils import update_bn
 from torch_geometric.loader import DataLoader
 
 from pyg_dss.checkpoint import load_model
-from pyg_dss.datasets import CSL
-from pyg_dss.datasets._io import default_root
+from pyg_dss.datasets import CSL, default_root
 from pyg_dss.io import atomic_write_json
 from pyg_dss.nn import CONVS, SubgraphGNN
 from pyg_dss.nn.subgraph_gnn import NORMS

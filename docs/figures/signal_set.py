@@ -4,7 +4,7 @@ which waveform it is; the network has to combine the set."""
 from pathlib import Path
 
 from pyg_dss.datasets import WaveformSets
-from pyg_dss.plot_grid import plot_signal_set
+from pyg_dss.plot import plot_signal_set
 
 sets = WaveformSets(num_sets=1, seed=0)
 signals, label = sets[0]                                  # [25, 1, 100], class index

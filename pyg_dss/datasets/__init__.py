@@ -9,6 +9,7 @@ keyed, atomic processed files).
 May import the core (:mod:`pyg_dss.data`, :mod:`pyg_dss.io`,
 :mod:`pyg_dss.transforms`), never :mod:`pyg_dss.frames`."""
 from .bags import SubgraphBags
+from ._io import default_root
 from .base import CachedInMemoryDataset
 from .dfaust import SEQUENCES, SUBJECTS, DynamicFAUST, EmptySelectionError
 from .fingerprint import UndescribableError, fingerprint
@@ -22,7 +23,7 @@ __all__ = [
     "SUBJECTS", "SEQUENCES", "MOTIONS", "BODIES", "make_sequence",
     "fingerprint", "UndescribableError", "EmptySelectionError",
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
-    "MeshFileError", "SubgraphBags",
+    "MeshFileError", "SubgraphBags", "default_root",
 ]
 
 # The paper's grid experiments (signals, images, video): dense sets, torch Datasets.

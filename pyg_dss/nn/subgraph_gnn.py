@@ -14,7 +14,7 @@ from torch_geometric.nn.inits import reset
 from torch_geometric.utils import scatter
 
 from pyg_dss.checkpoint import register_model
-from pyg_dss.layout import layout_of, num_sets
+from pyg_dss.layout import layout_of
 from pyg_dss.nn.aggr import check_reduce
 from pyg_dss.nn.config import Configurable
 from pyg_dss.nn.dss_conv import DSSConv
@@ -238,7 +238,7 @@ class SubgraphGNN(Configurable, Module):
         z = self.pool(x, bags, layout)            # one vector per subgraph
         for layer in self.set_layers:
             z = self.set_act(layer(z, bags, layout))
-        g = scatter(z, bags.element_set, dim=0, dim_size=num_sets(bags), reduce="mean")
+        g = scatter(z, bags.element_set, dim=0, dim_size=bags.num_sets, reduce="mean")
         return self.head(g)
 
     def __repr__(self) -> str:
