@@ -21,4 +21,6 @@ from pyg_dss.nn.dense import *  # noqa: E402,F401,F403
 __all__ += dense.__all__
 
 from pyg_dss.nn.subgraph_gnn import CONVS, SUBGRAPH_VARIANTS, SubgraphGNN, subgraph_conv  # noqa: E402,E501
-__all__ += ["SubgraphGNN", "subgraph_conv", "CONVS", "SUBGRAPH_VARIANTS"]
+from pyg_dss.nn.subgraph_gnn import ESAN_CONFIGS, ESANSubgraphGNN  # noqa: E402
+__all__ += ["SubgraphGNN", "subgraph_conv", "CONVS", "SUBGRAPH_VARIANTS", "ESANSubgraphGNN",
+            "ESAN_CONFIGS"]
