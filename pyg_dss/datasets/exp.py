@@ -82,7 +82,7 @@ def _graph(record: object, where: str) -> Data:
         raise UnsafePickleError(f"{where} is not a PyG Data object.")
     state = record.state
     x, edge_index, y = state.get("x"), state.get("edge_index"), state.get("y")
-    if not all(isinstance(t, Tensor) for t in (x, edge_index, y)):
+    if not (isinstance(x, Tensor) and isinstance(edge_index, Tensor) and isinstance(y, Tensor)):
         raise UnsafePickleError(f"{where} lacks tensors 'x', 'edge_index' and 'y'.")
     n = x.size(0)
     if edge_index.dim() != 2 or edge_index.size(0) != 2 or edge_index.is_floating_point() \

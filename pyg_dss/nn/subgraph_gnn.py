@@ -305,6 +305,7 @@ class SumOfEmbeddings(Module):
 
     def reset_parameters(self) -> None:
         for table in self.tables:
+            assert isinstance(table, Embedding)
             torch.nn.init.xavier_uniform_(table.weight)
 
     def forward(self, x: Tensor) -> Tensor:
