@@ -18,6 +18,7 @@ from pyg_dss.nn.aggr import check_reduce
 from pyg_dss.nn.dss_conv import DSSConv
 from pyg_dss.nn.heads import DeepSetsLayer, ElementPool
 from pyg_dss.nn.set_gcn import SetGCNConv
+from pyg_dss.transforms.subgraph_bag import POLICIES
 
 __all__ = ["SubgraphGNN", "subgraph_conv", "CONVS", "SUBGRAPH_VARIANTS", "NORMS",
            "ESANSubgraphGNN", "ESAN_CONFIGS", "esan_conv", "EdgeEmbeddingGINEConv",
@@ -425,7 +426,6 @@ class ESANSubgraphGNN(Module):
                  num_layers: Optional[int] = None,
                  channels: Optional[Sequence[int]] = None) -> None:
         super().__init__()
-        from pyg_dss.transforms.subgraph_bag import POLICIES
         if config not in ESAN_CONFIGS:
             raise ValueError(f"Unknown ESAN config {config!r}; choose one of {ESAN_CONFIGS}.")
         if variant not in SUBGRAPH_VARIANTS:
