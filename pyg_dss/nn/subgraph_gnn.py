@@ -79,7 +79,8 @@ class SubgraphGNN(Module):
     subgraphs are processed independently (siamese) and meet in the readout.
 
     Normalisation, one per layer after the two branches are added (ESAN's
-    code has a BatchNorm per branch and one inside the GIN MLP): ``"batch"``,
+    code has a BatchNorm per branch and one inside the GIN MLP: its exact
+    networks are :meth:`SubgraphGNN.esan`): ``"batch"``,
     BatchNorm over the nodes of the batch, as ESAN; or ``"graph"``,
     :class:`~torch_geometric.nn.norm.GraphNorm` over the nodes of each bag,
     which computes the same in training and evaluation.  Bags of symmetric
