@@ -32,9 +32,9 @@ class PickledObject:
     """The state of a pickled object of a class that is not imported: its
     class name (``cls``) and its ``state`` (the dict it was pickled with)."""
     cls: str = ""
-
-    def __init__(self) -> None:
-        self.state: Dict[str, Any] = {}
+    #: Replaced (never mutated) when the pickle sets the state; unpickling
+    #: creates the object without calling ``__init__``.
+    state: Dict[str, Any] = {}
 
     def __setstate__(self, state: Any) -> None:
         if isinstance(state, tuple) and len(state) == 2 and state[1] is None:
