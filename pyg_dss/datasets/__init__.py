@@ -34,3 +34,7 @@ __all__ += grid.__all__
 
 from .csl import CSL, SKIP_LENGTHS, circulant_graph  # noqa: E402  (bags of subgraphs, ESAN)
 __all__ += ["CSL", "SKIP_LENGTHS", "circulant_graph"]
+from .csl import CSLRelease  # noqa: E402  (expressivity benchmarks read from the user's files)
+from .exp import EXP  # noqa: E402
+from .sr25 import SR25  # noqa: E402
+__all__ += ["CSLRelease", "EXP", "SR25"]
