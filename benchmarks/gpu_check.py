@@ -36,6 +36,7 @@ import subprocess
 import sys
 import time
 import warnings
+from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional
 
 import torch
@@ -105,7 +106,7 @@ def training_batch(device: str, tiny: bool):
 def host_syncs(args: argparse.Namespace, budget: float) -> Dict[str, Any]:
     """CPU-side host reads of one step (always) and CUDA synchronisations
     (``set_sync_debug_mode``; CUDA only)."""
-    sys.path.insert(0, os.path.join(ROOT, "tests"))
+    sys.path[:0] = [os.path.join(ROOT, "tests"), os.path.join(ROOT, "tests", "nn")]
     from test_host_syncs import count_host_reads
 
     from pyg_dss.nn import set_nll_loss
@@ -144,10 +145,10 @@ def host_syncs(args: argparse.Namespace, budget: float) -> Dict[str, Any]:
 def cuda_tests(args: argparse.Namespace, budget: float) -> Dict[str, Any]:
     tests = os.path.join(ROOT, "tests")
     marks = ("withDevice", "withCUDA", "cuda.is_available")
-    files = sorted(os.path.join(tests, f) for f in os.listdir(tests) if f.endswith(".py")
-                   and f.startswith("test_")
-                   and any(m in open(os.path.join(tests, f)).read() for m in marks))
-    files.append(os.path.join(tests, "test_host_syncs.py"))
+    # the tests mirror the package in folders: look through all of them
+    files = sorted(str(f) for f in Path(tests).rglob("test_*.py")
+                   if any(m in f.read_text() for m in marks))
+    files.append(os.path.join(tests, "nn", "test_host_syncs.py"))
     argv = ["-m", "pytest", "-q", "-p", "no:cacheprovider", *files]
     if args.tiny:
         argv += ["-x", "-k", "not paper"]

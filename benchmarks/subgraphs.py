@@ -274,7 +274,8 @@ BUILDS = [("ND", "node_deleted", 1, True), ("ND partial", "node_deleted", 1, Fal
 def reference_bag_builder():
     """The subgraph-by-subgraph construction the vectorised one replaced, kept
     in the tests as the reference it is checked against."""
-    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests")
+    tests = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests",
+                         "transforms")
     sys.path.insert(0, os.path.abspath(tests))
     from test_subgraph_bag_reference import reference_bag
     return reference_bag

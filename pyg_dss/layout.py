@@ -19,6 +19,9 @@ only where it is exactly true.  :class:`SetLayout` records it:
   :class:`RepeatedGraph`; else :obj:`None`.  Elements of one mesh; not the
   bags of subgraphs of ESAN, whose elements have different edges.
 * ``shared_graph``: the same for ``shared_edge_index`` (``B`` copies).
+* ``shared_vertices``: the total number of shared vertices of the batch (the
+  sum of ``num_vertices``), a Python int, so that a layer never reads it from
+  the device (bags of subgraphs of different sizes need it in every layer).
 
 Where it comes from:
 
@@ -84,17 +87,24 @@ class SetLayout(NamedTuple):
     sizes: str
     element_graph: Optional[RepeatedGraph]
     shared_graph: Optional[RepeatedGraph]
+    #: Total shared vertices of the batch, or :obj:`None` where not known.
+    #: An int field (not in :attr:`sizes`): it changes from batch to batch
+    #: when the sets differ in size, and a compiled graph then keeps it
+    #: symbolic instead of recompiling for every value.
+    shared_vertices: Optional[int] = None
 
     @classmethod
     def of(cls, num_vertices: Optional[int] = None, set_size: Optional[int] = None,
            element_graph: Optional[RepeatedGraph] = None,
-           shared_graph: Optional[RepeatedGraph] = None) -> "SetLayout":
+           shared_graph: Optional[RepeatedGraph] = None,
+           shared_vertices: Optional[int] = None) -> "SetLayout":
         """A layout from its parts; ``SetLayout.of()`` describes nothing
         regular (every layer takes its general path)."""
         if set_size is not None and num_vertices is None:
             raise ValueError("A dense layout (set_size) needs num_vertices.")
-        text = lambda v: "" if v is None else str(int(v))  # noqa: E731
-        return cls(f"{text(num_vertices)}:{text(set_size)}", element_graph, shared_graph)
+        sizes = ":".join("" if v is None else str(int(v)) for v in (num_vertices, set_size))
+        return cls(sizes, element_graph, shared_graph,
+                   None if shared_vertices is None else int(shared_vertices))
 
     @property
     def num_vertices(self) -> Optional[int]:
@@ -276,7 +286,7 @@ def find_layout(sets: Any, graphs: bool = True) -> SetLayout:
             if element_graph is not None and torch.equal(shared_base, base):
                 like = element_graph
             shared_graph = _build_graph(shared_base, V, B, like)
-    return SetLayout.of(V, n, element_graph, shared_graph)
+    return SetLayout.of(V, n, element_graph, shared_graph, int(counts.sum()))
 
 
 # ----------------------------------------------------------------------------- carrying
@@ -290,9 +300,12 @@ def layout_matches(layout: SetLayout, sets: Any, graphs: bool = True) -> Tensor:
     false = torch.zeros((), dtype=torch.bool, device=device)
     ok = torch.ones((), dtype=torch.bool, device=device)
     V, n = layout.num_vertices, layout.set_size
+    nv = sets.num_vertices
     if V is not None:
-        nv = sets.num_vertices
         ok = ok & ((nv == V).all() if isinstance(nv, Tensor) else torch.tensor(nv == V))
+    if layout.shared_vertices is not None:
+        total = layout.shared_vertices
+        ok = ok & (nv.sum() == total if isinstance(nv, Tensor) else torch.tensor(nv == total))
     if n is not None:
         if not _dense_sizes_agree(sets, n, V):
             return false
@@ -334,7 +347,7 @@ def layout_of(sets: Any, graphs: bool = True) -> SetLayout:
     check_sets(sets)
     layout = sets.get(LAYOUT_KEY)
     if isinstance(layout, SetLayout) and not graphs:
-        layout = SetLayout(layout.sizes, None, None)
+        layout = layout._replace(element_graph=None, shared_graph=None)
     if torch.compiler.is_compiling():
         if not isinstance(layout, SetLayout):
             raise RuntimeError(

@@ -39,9 +39,13 @@ def reduce_dim(x: Tensor, dim: int, reduce: str) -> Tensor:
 
 
 def num_shared_vertices(sets: Any, layout: Optional[SetLayout] = None) -> int:
-    """Total number of shared-domain vertices held by a set or a batch of sets."""
+    """Total number of shared-domain vertices held by a set or a batch of sets:
+    from the layout when it knows it (no host sync), else read from
+    ``num_vertices``."""
     if layout is not None and layout.num_vertices is not None:
-        return sets.num_sets * layout.num_vertices   # from sizes: no host sync
+        return sets.num_sets * layout.num_vertices   # static under torch.compile
+    if layout is not None and layout.shared_vertices is not None:
+        return layout.shared_vertices
     n = sets.num_vertices
     return int(n.sum()) if isinstance(n, Tensor) else int(n)
 

@@ -17,7 +17,8 @@ from torch_geometric.utils import scatter, to_undirected
 
 import pyg_dss.nn.set_gcn as set_gcn
 from pyg_dss.data import SetData
-from pyg_dss.layout import SetLayout, find_layout, layout_of, repeated_graph, with_layout
+from pyg_dss.layout import (SetLayout, find_layout, layout_matches, layout_of, repeated_graph,
+                            with_layout)
 from pyg_dss.loader import SetDataLoader
 from pyg_dss.nn import DSSConv, DSSNet, SetGCNConv, set_aggregate
 from pyg_dss.nn.aggr import broadcast
@@ -173,7 +174,7 @@ def test_mixed_topologies_and_sizes_fall_back(corresponded_batch, uncorresponded
     s1 = mesh_batch(e1, sizes=(3, )).to_data_list()[0]
     s2 = mesh_batch(e2, sizes=(2, )).to_data_list()[0]
     mixed = next(iter(DataLoader([s1, s2], batch_size=2)))
-    assert find_layout(mixed) == SetLayout.of(40)
+    assert find_layout(mixed) == SetLayout.of(40, shared_vertices=80)
     for b in (mixed, corresponded_batch, uncorresponded_batch):
         conv = DSSConv(SetGCNConv(b.x.size(1), 5), SetGCNConv(b.x.size(1), 5))
         assert torch.allclose(conv(b.x, b.edge_index, b), reference_dss(conv, b.x, b),
@@ -373,7 +374,9 @@ def partial_batch():
 @pytest.mark.parametrize("reduce", ["sum", "mean", "max"])
 def test_partial_coverage_aggregates_over_the_elements_that_hold_a_vertex(reduce):
     b = partial_batch()
-    assert find_layout(b) == SetLayout.of()
+    assert find_layout(b) == SetLayout.of(shared_vertices=9)   # 5 + 4 vertices
+    assert not bool(layout_matches(SetLayout.of(shared_vertices=8), b))   # stale: not used
+    assert set_aggregate(b.x, b, layout=SetLayout.of(shared_vertices=9)).size(0) == 9
     conv = DSSConv(SetGCNConv(3, 4), SetGCNConv(3, 4), aggr=reduce)
     assert torch.allclose(conv(b.x, b.edge_index, b), reference_partial(conv, b), atol=ATOL)
     assert_equivariant(lambda s: conv(s.x, s.edge_index, s), b)
