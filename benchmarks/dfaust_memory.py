@@ -54,7 +54,7 @@ def generate(raw: str, total_frames: int, full_frames: int, seed: int = 0) -> di
         keep, per = [], {}
         for i, (s, _) in enumerate(pairs):
             per.setdefault(s, []).append(i)
-        for s, idx in per.items():
+        for idx in per.values():
             keep += idx[:max(1, int(np.ceil(len(idx) * frac)))]
         keep = sorted(keep)
         pairs, lengths = [pairs[i] for i in keep], lengths[keep]
@@ -63,7 +63,7 @@ def generate(raw: str, total_frames: int, full_frames: int, seed: int = 0) -> di
     for g, subjects in (("m", MALE), ("f", FEMALE)):
         with h5py.File(os.path.join(raw, f"registrations_{g}.hdf5"), "w") as f:
             f["faces"] = faces
-            for (s, c), T in zip(pairs, lengths):
+            for (s, c), T in zip(pairs, lengths, strict=True):
                 if s not in subjects:
                     continue
                 d = f.create_dataset(f"{s}_{c}", shape=(V, 3, int(T)), dtype="f4")
@@ -132,7 +132,7 @@ def main() -> None:
         for name in ("process", "load", "train"):
             out = subprocess.run([sys.executable, __file__, "--step", name, "--root", root],
                                  capture_output=True, text=True)
-            line = [l for l in out.stdout.splitlines() if l.startswith("RESULT ")]
+            line = [t for t in out.stdout.splitlines() if t.startswith("RESULT ")]
             if out.returncode or not line:
                 print(out.stdout[-2000:], out.stderr[-4000:])
                 raise SystemExit(f"step {name} failed")

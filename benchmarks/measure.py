@@ -33,7 +33,7 @@ def interleaved(steps: Dict[str, Callable[[], None]], repeats: int, warmup: int,
 
 def ratio(times: Dict[str, List[float]], a: str, b: str) -> float:
     """Median over rounds of time(a) / time(b), both from the same round."""
-    return statistics.median(x / y for x, y in zip(times[a], times[b]))
+    return statistics.median(x / y for x, y in zip(times[a], times[b], strict=True))
 
 
 def status_kb(field: str) -> int:

@@ -48,7 +48,7 @@ from torch import Tensor
 
 # The benchmarks folder is on the path when this runs as a script: share the
 # measuring helpers (CUDA sync, /proc reader).
-from measure import status_kb, sync  # noqa: E402
+from measure import status_kb, sync
 
 # (label, variant, policy, keep_all_nodes) per workload; "gnn" is the plain baseline.
 MODELS = {

@@ -315,7 +315,8 @@ class SyntheticBodies(CachedInMemoryDataset):
     bodies. The content is deterministic for a :obj:`seed`.
 
     Args:
-        root (str, optional): cache folder (default: ``default_root("synthetic")``, a per-user cache).
+        root (str, optional): cache folder (default: ``default_root("synthetic")``, a
+            per-user cache).
         num_subjects (int): number of body shapes (default: :obj:`6`).
         motions (list of str, optional): subset of :data:`MOTIONS`.
         repeats (int): sequences per (subject, motion) with different random

@@ -127,7 +127,8 @@ class SyntheticFrameSets(FrameSets):
     test hold 512 sets fixed by ``seed`` (1 for val, 2 for test).
 
     Args:
-        root (str, optional): cache folder (default ``default_root("synthetic")``, a per-user cache).
+        root (str, optional): cache folder (default ``default_root("synthetic")``, a
+            per-user cache).
         split (str): ``"train"``, ``"val"`` or ``"test"``.
         split_by (str): ``"subject"`` (default) or ``"sequence"`` (motion).
         bodies (dict, optional): keyword arguments of :class:`SyntheticBodies`

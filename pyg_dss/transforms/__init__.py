@@ -6,5 +6,5 @@ from pyg_dss.transforms.subsample import SubsampleVertices
 
 __all__ = ["KNNSetGraph", "SetTransform", "SubsampleVertices", "SubgraphBag",
            "SampleSubgraphs", "POLICIES"]
-from pyg_dss.transforms.subgraph_features import SubgraphOneHotDegree  # noqa: E402
+from pyg_dss.transforms.subgraph_features import SubgraphOneHotDegree
 __all__ += ["SubgraphOneHotDegree"]

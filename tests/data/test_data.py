@@ -83,7 +83,7 @@ def test_round_trip_through_batch():
     batch = collate([other, s, other])
     back = split_sets(batch)[1]
     assert len(back) == 3
-    for a, b in zip(elements, back):
+    for a, b in zip(elements, back, strict=True):
         assert torch.equal(a.x, b.x)
         assert torch.equal(a.edge_index, b.edge_index)
         assert torch.equal(a.edge_attr, b.edge_attr)
@@ -184,7 +184,7 @@ def test_partial_sets_round_trip():
     torch.manual_seed(0)
     sets = [partial_set(6, [2, 5, 3]), partial_set(9, [4, 6], cover_all=False)]
     batch = collate(sets)
-    for s, elements in zip(sets, split_sets(batch)):
+    for s, elements in zip(sets, split_sets(batch), strict=True):
         assert [e.num_nodes for e in elements] == torch.bincount(s.element_index).tolist()
         for k, e in enumerate(elements):
             mine = s.element_index == k
@@ -242,7 +242,7 @@ def test_shared_subgraph_of_partial_set():
     r = s.shared_subgraph(keep)
     assert r.validate() and r.num_vertices == 3 and r.coverage == "partial"
     new_of = {5: 0, 0: 1, 3: 2}
-    for e, f in zip(s.to_elements(), r.to_elements(vertex_index=True)):
+    for e, f in zip(s.to_elements(), r.to_elements(vertex_index=True), strict=True):
         mine = [i for i, v in enumerate(e.vertex_index.tolist()) if v in new_of]
         assert f.vertex_index.tolist() == [new_of[v] for v in e.vertex_index[mine].tolist()]
         assert torch.equal(f.x, e.x[mine])

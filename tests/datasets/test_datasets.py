@@ -300,7 +300,7 @@ def test_synthetic_dataset_cached_and_deterministic(tmp_path):
     files = os.listdir(tmp_path / "a" / "processed")
     assert not [f for f in files if f.startswith(".tmp")]  # atomic cache left no temp
     b = SyntheticBodies(str(tmp_path / "b"), **kw)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert torch.equal(x.pos, y.pos) and x.sequence == y.sequence
     with pytest.raises(ValueError, match=r"Unknown synthetic motion\(s\) \['moonwalk'\]"):
         SyntheticBodies(str(tmp_path / "a"), motions=["moonwalk"])

@@ -14,18 +14,18 @@ from pathlib import Path
 import pytest
 import torch
 
+import pyg_dss.frames.training as ffe  # the run behind the example
 from pyg_dss.checkpoint import load_model
 from pyg_dss.frames import FrameInputs
 from pyg_dss.io import TEMP_PREFIX
 from pyg_dss.nn import DSSNet
+from pyg_dss.train import load_training_state
+
+from test_io import Payload  # unpickling it writes a marker file
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 SCRIPT = EXAMPLES / "faust_first_frame.py"
-
-import pyg_dss.frames.training as ffe  # noqa: E402  (the run behind the example)
-from pyg_dss.train import load_training_state  # noqa: E402
-from test_io import Payload  # noqa: E402  (unpickling it writes a marker file)
 
 TINY = ["--set-size", "3", "--epochs", "2", "--batch-size", "2", "--train-sets", "4",
         "--eval-sets", "4", "--hidden", "4,4", "--head-hidden", "4", "--no-progress"]

@@ -17,6 +17,8 @@ import torch
 import trimesh
 from torch_geometric.data import Data
 
+import pyg_dss.frames.training as ffe
+from pyg_dss.__main__ import main
 from pyg_dss.checkpoint import load_model, save_model
 from pyg_dss.datasets import MeshFileError, SyntheticBodies
 from pyg_dss.frames import FrameInputs, FrameSets, face_to_edge_index, frames_to_set
@@ -27,9 +29,6 @@ from pyg_dss.frames import PredictionError, predict_first_frame, read_frames
 from pyg_dss.transforms import KNNSetGraph
 
 ROOT = Path(__file__).resolve().parents[2]
-
-import pyg_dss.frames.training as ffe  # noqa: E402
-from pyg_dss.__main__ import main  # noqa: E402
 
 SHOWN = [40, 5, 25]  # frame times, in the order given to the model: #1 is the first
 
@@ -150,7 +149,7 @@ def test_point_model_with_knn_graph_and_other_set_size(tmp_path):
     save_model(tmp_path / "points.pt", model, data=data)
     shown = [6, 1, 3, 7]
     files = [str(tmp_path / f"scan{t}.xyz") for t in shown]
-    for t, f in zip(shown, files):
+    for t, f in zip(shown, files, strict=True):
         np.savetxt(f, pos[t].numpy().astype(np.float64), fmt="%.9g")
     ref = reference(model, dict(modality="points", normalize="set", scale=True,
                                 target="middle"), seq, shown, transform=KNNSetGraph(4))
@@ -267,7 +266,7 @@ def test_uncorresponded_point_model_takes_scans_of_different_sizes(tmp_path):
     data = inputs(scans, set_size=3, corresponded=False)
     save_model(tmp_path / "scans.pt", model, data=data)
     files = [str(tmp_path / f"scan{t}.xyz") for t in range(3)]
-    for scan, f in zip(scans, files):
+    for scan, f in zip(scans, files, strict=True):
         np.savetxt(f, scan.numpy().astype(np.float64), fmt="%.9g")
     result = predict_first_frame(str(tmp_path / "scans.pt"), files)
     s = frames_to_set([torch.from_numpy(np.loadtxt(f)).float() for f in files],

@@ -66,7 +66,7 @@ def test_one_compile_serves_every_batch_size_and_stale_layouts_raise():
         expected = model(b)
         set_nll_loss(expected, b).backward()
         assert torch.allclose(out, expected, atol=1e-5)
-        for got, want in zip(grads, (p.grad for p in model.parameters())):
+        for got, want in zip(grads, (p.grad for p in model.parameters()), strict=True):
             assert torch.allclose(got, want, atol=1e-5)
         model.zero_grad()
     assert len(graphs) == 1

@@ -131,7 +131,7 @@ def test_fast_and_general_paths_agree_with_gradients(in_channels, out_channels, 
         y = conv(x, b.edge_index, graph=g)
         (y * torch.linspace(-1, 1, y.numel()).view_as(y)).sum().backward()
         results.append((y, x.grad, conv.lin.weight.grad.clone(), conv.bias.grad.clone()))
-    for fast, general in zip(*results):
+    for fast, general in zip(*results, strict=True):
         assert torch.allclose(fast, general, atol=ATOL, rtol=RTOL)
 
 
@@ -149,7 +149,7 @@ def test_dss_layer_fast_path_equals_reference(reduce):
         y = f(x)
         (y * torch.cos(torch.arange(y.numel(), dtype=y.dtype)).view_as(y)).sum().backward()
         grads.append([y, x.grad] + [p.grad.clone() for p in conv.parameters()])
-    for fast, general in zip(*grads):
+    for fast, general in zip(*grads, strict=True):
         assert torch.allclose(fast, general, atol=ATOL, rtol=RTOL)
 
 
@@ -233,7 +233,9 @@ def test_equivariance_fast_and_general():
     b = mesh_batch(mesh_edges(), sizes=(3, 3), seed=5)
     conv = DSSConv(SetGCNConv(4, 5), SetGCNConv(4, 5), aggr="sum",
                    siamese_norm=BatchNorm1d(5), shared_norm=BatchNorm1d(5))
-    fn = lambda s: conv(s.x, s.edge_index, s)  # noqa: E731
+    def fn(s):
+        return conv(s.x, s.edge_index, s)
+
     # Reordering elements keeps one topology (blocks of edges in another order):
     # the sparse product.  Relabelling vertices differently in each set makes
     # two labelled topologies: general path.  Both must be equivariant.
@@ -248,7 +250,7 @@ def test_equivariance_fast_and_general():
 def test_equivariance_general_path(corresponded_batch, uncorresponded_batch):
     for b in (corresponded_batch, uncorresponded_batch):
         conv = DSSConv(SetGCNConv(3, 5), SetGCNConv(3, 5), aggr="max")
-        assert_equivariant(lambda s: conv(s.x, s.edge_index, s), b, level="node")
+        assert_equivariant(lambda s, conv=conv: conv(s.x, s.edge_index, s), b, level="node")
 
 
 @pytest.mark.parametrize("variant", ["dss-sum", "dss-max", "sridhar", "aittala", "siamese-ds"])
@@ -264,7 +266,7 @@ def test_dssnet_same_numbers_on_every_path(variant):
     slow = slow_net(b, layout=GENERAL)
     slow.sum().backward()
     assert torch.allclose(out, slow, atol=ATOL, rtol=RTOL)
-    for p, q in zip(net.parameters(), slow_net.parameters()):
+    for p, q in zip(net.parameters(), slow_net.parameters(), strict=True):
         assert torch.allclose(p.grad, q.grad, atol=1e-4, rtol=1e-3)
 
 
@@ -298,7 +300,7 @@ def test_loader_batches_carry_a_layout_that_travels_and_is_dropped_when_split():
     plain = next(iter(DataLoader(sets, batch_size=3)))
     layout, found = b.set_layout, find_layout(plain)
     assert (layout.num_vertices, layout.set_size) == (found.num_vertices, found.set_size) == (40, 3)
-    for a, c in zip(layout.element_graph, found.element_graph):
+    for a, c in zip(layout.element_graph, found.element_graph, strict=True):
         assert (a is None and c is None) or torch.equal(a, c)
     assert b.set_layout.element_graph.crow.dtype == torch.int32
     moved = b.to("cpu")

@@ -15,7 +15,8 @@ class MaxNeighbourConv(MessagePassing):
     """A user's own base layer: y_i = W x_i + max_j V x_j."""
     def __init__(self, in_channels, out_channels):
         super().__init__(aggr="max")
-        self.lin, self.lin_nbr = Linear(in_channels, out_channels), Linear(in_channels, out_channels)
+        self.lin = Linear(in_channels, out_channels)
+        self.lin_nbr = Linear(in_channels, out_channels)
 
     def forward(self, x, edge_index):
         return self.lin(x) + self.propagate(edge_index, x=self.lin_nbr(x))
@@ -150,7 +151,7 @@ def test_reset_parameters_and_repr():
             p.add_(1.0)
     conv.reset_parameters()
     weights = [p for p in conv.parameters() if p.dim() > 1]
-    assert all(not torch.equal(a, b + 1.0) for a, b in zip(conv.parameters(), before))
+    assert all(not torch.equal(a, b + 1.0) for a, b in zip(conv.parameters(), before, strict=True))
     assert len(weights) == 2
     assert repr(conv) == "DSSConv(siamese=GCNConv(3, 8), shared=GCNConv(3, 8), aggr='max')"
     with pytest.raises(ValueError, match="Unknown aggregation 'min'"):

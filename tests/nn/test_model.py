@@ -82,7 +82,7 @@ def test_sharing_variants_see_the_set_siamese_does_not(corresponded_batch):
     others = b.element_index != 0
     for variant, shares in [("dss-sum", True), ("siamese-ds", False), ("sridhar", True)]:
         model = DSSNet(3, "gcn", variant, hidden=(8,), head_hidden=(8,)).eval()
-        def embed(s):
+        def embed(s, model=model):
             x = s.x
             for layer in model.layers:
                 x = model.act(layer(x, s.edge_index, s))

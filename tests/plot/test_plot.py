@@ -4,18 +4,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import trimesh  # noqa: E402
-from torch_geometric.data import Data  # noqa: E402
+import numpy as np
+import pytest
+import torch
+import trimesh
+from torch_geometric.data import Data
 
-from pyg_dss.data import SetData  # noqa: E402
-from pyg_dss.frames import (FrameSets, plot_predictions, set_frames,  # noqa: E402
+from pyg_dss.data import SetData
+from pyg_dss.frames import (FrameSets, plot_predictions, set_frames,
                             target_probabilities, worst_sets)
-from pyg_dss.nn import DSSNet, set_log_softmax  # noqa: E402
-from pyg_dss.plot import plot_learning_curve, plot_set, plot_sets  # noqa: E402
-from pyg_dss.plot.frames import TRUE_COLOR  # noqa: E402
+from pyg_dss.nn import DSSNet, set_log_softmax
+from pyg_dss.plot import plot_learning_curve, plot_set, plot_sets
+from pyg_dss.plot.frames import TRUE_COLOR
 
 
 def body_frames(n: int = 4):
@@ -77,7 +77,7 @@ def test_bodies_fill_their_panels_at_one_scale():
     frames = frames + np.array([[[5.0, -3.0, 2.0]], [[0.0, 0.0, 0.0]], [[-4.0, 8.0, 1.0]]])
     fig = plot_set(frames, faces=faces, azim=-90.0, elev=0.0)  # looking along +y
     axes = panels(fig)
-    for k, ax in enumerate(axes):
+    for ax in axes:
         lo, hi = ax.get_ylim()
         # each frame is centred in its panel and the tallest nearly fills it
         (coll,) = ax.collections
@@ -168,7 +168,7 @@ def test_plot_predictions_on_frame_sets(tmp_path):
     out = plot_predictions(model, data, worst, path=str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     p = target_probabilities(model, data)
-    for row, index in zip(out, worst):
+    for row, index in zip(out, worst, strict=True):
         d = data[index]
         assert row["index"] == index and row["true"] == int(d.y)
         assert row["rank"] == d.rank.tolist()

@@ -38,7 +38,7 @@ def subgraphs_of(bag):
         keep = bag.element_index[bag.edge_index[0]] == i
         ends = bag.vertex_index[bag.edge_index[:, keep]]
         edges = {}
-        for (u, v), a in zip(ends.t().tolist(), bag.edge_attr[keep].view(-1).tolist()):
+        for (u, v), a in zip(ends.t().tolist(), bag.edge_attr[keep].view(-1).tolist(), strict=True):
             edges[(min(u, v), max(u, v))] = a
             assert (min(u, v), max(u, v)) in EDGES
         assert torch.equal(bag.x[mine].view(-1), 10.0 * torch.tensor(nodes, dtype=torch.float))

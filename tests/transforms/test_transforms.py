@@ -9,7 +9,7 @@ from torch_geometric.data import Data
 from torch_geometric.transforms import BaseTransform
 from torch_geometric.utils import subgraph
 
-from conftest import collate, corresponded_set, partial_set, random_graph, uncorresponded_set
+from conftest import collate, partial_set, random_graph, uncorresponded_set
 from pyg_dss.data import SetData
 from pyg_dss.nn import DSSNet
 from pyg_dss.testing import permute_sets
@@ -139,15 +139,15 @@ def test_per_element_subsampling_of_uncorresponded_and_partial_sets():
     out = SetTransform(T.FixedPoints(4, replace=False), per="element")(s)
     assert out.validate() and out.coverage == "pooled"
     assert torch.bincount(out.element_index).tolist() == [4, 4, 4]
-    for k, (e, f) in enumerate(zip(s.to_elements(), out.to_elements())):
+    for e, f in zip(s.to_elements(), out.to_elements(), strict=True):
         rows = (e.x.unsqueeze(0) == f.x.unsqueeze(1)).all(-1).float().argmax(1)
         assert torch.equal(e.pos[rows], f.pos)  # x and pos sampled together
     bag = partial_set(8, [3, 6])
     del bag.edge_index, bag.edge_attr
     out = SetTransform(T.FixedPoints(2, replace=False), per="element")(bag)
     assert out.validate() and out.coverage == "partial"
-    for e, f in zip(bag.to_elements(), out.to_elements()):
-        for v, x in zip(f.vertex_index.tolist(), f.x):  # every node kept its vertex
+    for e, f in zip(bag.to_elements(), out.to_elements(), strict=True):
+        for v, x in zip(f.vertex_index.tolist(), f.x, strict=True):  # every node kept its vertex
             assert torch.equal(e.x[e.vertex_index.tolist().index(v)], x)
     with pytest.raises(ValueError, match="covers each shared vertex at most once"):
         SetTransform(T.FixedPoints(5, replace=True), per="element")(bag)
@@ -193,7 +193,7 @@ def test_subsample_vertices_keeps_the_same_vertices_in_every_element():
     out = SubsampleVertices(10)(s)
     assert out.validate() and out.num_vertices == 10 and out.num_nodes == 30
     kept = None
-    for e, f in zip(s.to_elements(), out.to_elements()):
+    for e, f in zip(s.to_elements(), out.to_elements(), strict=True):
         rows = (e.x.unsqueeze(0) == f.x.unsqueeze(1)).all(-1).float().argmax(1)
         kept = rows if kept is None else kept
         assert torch.equal(rows, kept)  # the same vertices, in every frame
