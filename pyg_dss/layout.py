@@ -39,7 +39,7 @@ Where it comes from:
 """
 from __future__ import annotations
 
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -123,6 +123,13 @@ class SetLayout(NamedTuple):
     def dense(self) -> bool:
         """Whether node features can be viewed as ``[B, n, V, C]``."""
         return self.set_size is not None
+
+    def dense_sizes(self) -> Tuple[int, int]:
+        """``(n, V)`` of a dense layout."""
+        n, V = self.set_size, self.num_vertices
+        if n is None or V is None:
+            raise ValueError(f"The layout {self.sizes!r} is not dense; check layout.dense first.")
+        return n, V
 
 
 # ----------------------------------------------------------------------------- finding
@@ -213,6 +220,7 @@ def _build_graph(base: Tensor, V: int, copies: int,
     """The :class:`RepeatedGraph` of ``base`` on ``V`` vertices, ``copies``
     times (reusing the per-copy part of ``like`` when given)."""
     device = base.device
+    perm_t: Optional[Tensor]
     if like is None:
         loops = torch.arange(V, device=device)
         target = torch.cat([base[1], loops])
@@ -283,7 +291,7 @@ def find_layout(sets: Any, graphs: bool = True) -> SetLayout:
         shared_base = repeated_graph(sets.shared_edge_index, B * V, V)
         if shared_base is not None:
             like = None
-            if element_graph is not None and torch.equal(shared_base, base):
+            if element_graph is not None and torch.equal(shared_base, element_graph.edge_index):
                 like = element_graph
             shared_graph = _build_graph(shared_base, V, B, like)
     return SetLayout.of(V, n, element_graph, shared_graph, int(counts.sum()))
@@ -299,14 +307,15 @@ def layout_matches(layout: SetLayout, sets: Any, graphs: bool = True) -> Tensor:
     device = sets.vertex_index.device
     false = torch.zeros((), dtype=torch.bool, device=device)
     ok = torch.ones((), dtype=torch.bool, device=device)
-    V, n = layout.num_vertices, layout.set_size
+    V = layout.num_vertices
     nv = sets.num_vertices
     if V is not None:
         ok = ok & ((nv == V).all() if isinstance(nv, Tensor) else torch.tensor(nv == V))
     if layout.shared_vertices is not None:
         total = layout.shared_vertices
         ok = ok & (nv.sum() == total if isinstance(nv, Tensor) else torch.tensor(nv == total))
-    if n is not None:
+    if layout.dense:
+        n, V = layout.dense_sizes()
         if not _dense_sizes_agree(sets, n, V):
             return false
         ok = ok & _dense_pattern(sets, n, V)
@@ -319,7 +328,7 @@ def layout_matches(layout: SetLayout, sets: Any, graphs: bool = True) -> Tensor:
             continue
         k = graph.offsets.size(0)
         E = graph.edge_index.size(1)
-        if (edge_index is None or num_nodes != k * V or edge_index.size(1) != k * E
+        if (V is None or edge_index is None or num_nodes != k * V or edge_index.size(1) != k * E
                 or graph.crow.size(0) != k * V + 1):
             return false
         if E:

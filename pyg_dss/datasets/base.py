@@ -72,7 +72,7 @@ import hashlib
 import json
 import os
 import sys
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch_geometric.data import Data, HeteroData, InMemoryDataset
@@ -112,6 +112,9 @@ class CachedInMemoryDataset(InMemoryDataset):
     #: How to put the cache elsewhere, when its folder cannot be written.
     cache_elsewhere: str = ("pass a root= you can write to (with the raw files copied or "
                             "linked into <root>/raw)")
+    #: (path, contents) of the processed file read while checking the cache,
+    #: kept for :meth:`load` so that it is not read twice.
+    _loaded: Optional[Tuple[str, Dict[str, Any]]] = None
 
     # -- what a subclass describes ------------------------------------------
     def cache_options(self) -> Dict[str, Any]:
@@ -294,7 +297,7 @@ class CachedInMemoryDataset(InMemoryDataset):
                 f"The dataset cache '{path}' does not belong to this configuration (it "
                 "changed while loading?); run again, or delete the folder "
                 f"'{self.processed_dir}'.")
-        cls = DATA_CLASSES.get(stored.get("data_class"))
+        cls = DATA_CLASSES.get(str(stored.get("data_class")))
         if cls is None:
             raise UnreadableFileError(f"The dataset cache '{path}' holds unknown items "
                                       f"{stored.get('data_class')!r}; delete the folder "

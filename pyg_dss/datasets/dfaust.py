@@ -76,6 +76,7 @@ class DynamicFAUST(CachedInMemoryDataset, _PyGDynamicFAUST):
 
     raw_url = URL
     cache_version = 2
+    pre_filter: Optional[Callable[[Data], bool]]   # PyG's; process() wraps the user's
 
     def __init__(self, root: Optional[str] = None,
                  subjects: Optional[Sequence[str]] = None,

@@ -63,7 +63,7 @@ import sys
 import sysconfig
 import types
 import weakref
-from typing import Any, Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -127,7 +127,7 @@ def _is_library(module_name: Optional[str]) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _distributions() -> Dict[str, list]:
+def _distributions() -> Mapping[str, List[str]]:
     return importlib.metadata.packages_distributions()
 
 

@@ -238,8 +238,9 @@ def read_mesh(path: str) -> Tuple[np.ndarray, np.ndarray]:
     else:
         declared = _declared_points(path, ext)
     try:
-        mesh = trimesh.load(source, file_type=ext[1:], process=False, maintain_order=True,
-                            fix_texture=False, skip_materials=True)
+        mesh: Optional[trimesh.parent.Geometry] = trimesh.load(
+            source, file_type=ext[1:], process=False, maintain_order=True, fix_texture=False,
+            skip_materials=True)
         if isinstance(mesh, trimesh.Scene):  # several objects: one mesh, in file order
             mesh = mesh.to_geometry() if mesh.geometry else None
     except Exception as e:  # trimesh raises many types for damaged files
@@ -514,8 +515,9 @@ def _read_points_trimesh(path: str, ext: str) -> np.ndarray:
 
     source: Any = io.BytesIO(_obj_text(path)) if ext == ".obj" else path
     try:
-        geometry = trimesh.load(source, file_type=ext[1:], process=False,
-                                maintain_order=True, fix_texture=False, skip_materials=True)
+        geometry: Optional[trimesh.parent.Geometry] = trimesh.load(
+            source, file_type=ext[1:], process=False, maintain_order=True, fix_texture=False,
+            skip_materials=True)
     except Exception as e:
         raise MeshFileError(f"Cannot read '{path}' as {ext}: {type(e).__name__}: {e}") from e
     if isinstance(geometry, trimesh.Scene):
@@ -600,7 +602,7 @@ def read_point_sequence(folder: str, order: str = "natural", backend: str = "aut
                 frame_ptr=torch.cat([torch.zeros(1, dtype=torch.long), sizes.cumsum(0)]),
                 sequence=_name(folder), frame_files=[os.path.basename(f) for f in files])
     if estimate_normals:
-        data.normal = torch.from_numpy(np.concatenate(normals))
+        data.normal = torch.from_numpy(np.concatenate([n for n in normals if n is not None]))
     return data
 
 

@@ -72,7 +72,7 @@ def broadcast(shared: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> 
     """Sends a per-shared-vertex tensor back to every node that maps to it."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense:
-        B, n, V = sets.num_sets, layout.set_size, layout.num_vertices
+        (n, V), B = layout.dense_sizes(), sets.num_sets
         rest = shared.shape[1:]
         return shared.view(B, 1, V, *rest).expand(B, n, V, *rest).reshape(B * n * V, *rest)
     return shared.index_select(0, sets.vertex_index)
@@ -98,7 +98,7 @@ class _DenseAddBroadcast(torch.autograd.Function):
     a view (the ReLU that follows) costs autograd two full copies in the
     backward (CopySlices)."""
     @staticmethod
-    def forward(ctx: Any, out: Tensor, shared: Tensor, B: int, n: int, V: int,  # type: ignore
+    def forward(ctx: Any, out: Tensor, shared: Tensor, B: int, n: int, V: int,
                 inplace: bool) -> Tensor:
         ctx.sizes = (B, n, V)
         result = out if inplace else torch.empty_like(out)
@@ -110,7 +110,7 @@ class _DenseAddBroadcast(torch.autograd.Function):
         return result
 
     @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:  # type: ignore
+    def backward(ctx: Any, grad: Tensor) -> Tuple[Optional[Tensor], ...]:
         B, n, V = ctx.sizes
         grad_shared = None
         if ctx.needs_input_grad[1]:
@@ -121,4 +121,4 @@ class _DenseAddBroadcast(torch.autograd.Function):
 
 def dense_blocks(x: Tensor, sets: Any, layout: SetLayout) -> Tensor:
     """``x`` [N, ...] viewed as [B, n, V, ...] (the layout must be dense)."""
-    return x.view(sets.num_sets, layout.set_size, layout.num_vertices, *x.shape[1:])
+    return x.view(sets.num_sets, *layout.dense_sizes(), *x.shape[1:])

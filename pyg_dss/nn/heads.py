@@ -37,7 +37,7 @@ class ElementPool(Module):
     def forward(self, x: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         layout = layout_of(sets, graphs=False) if layout is None else layout
         if layout.dense and x.size(0) == sets.vertex_index.size(0):
-            B, n, V = sets.num_sets, layout.set_size, layout.num_vertices
+            (n, V), B = layout.dense_sizes(), sets.num_sets
             blocks = x.view(B * n, V, *x.shape[1:])
             if self.reduce == "max":   # max(), not amax(): its backward is one scatter
                 return blocks.max(dim=1).values
@@ -77,7 +77,7 @@ class DeepSetsLayer(Module):
     def forward(self, z: Tensor, sets: Any, layout: Optional[SetLayout] = None) -> Tensor:
         layout = layout_of(sets, graphs=False) if layout is None else layout
         if layout.dense and z.size(0) == _num_elements(sets):
-            B, n = sets.num_sets, layout.set_size
+            B, n = sets.num_sets, layout.dense_sizes()[0]
             blocks = z.view(B, n, z.size(-1))
             out = self.lin_element(blocks) + self.lin_set(reduce_dim(blocks, 1, self.aggr)
                                                           ).unsqueeze(1)
@@ -96,7 +96,7 @@ def set_log_softmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = Non
     layout = layout_of(sets, graphs=False) if layout is None else layout
     scores = scores.reshape(-1)
     if layout.dense:
-        B, n = sets.num_sets, layout.set_size
+        B, n = sets.num_sets, layout.dense_sizes()[0]
         return scores.view(B, n).log_softmax(dim=1).view(B * n)
     index, B = sets.element_set, sets.num_sets
     shifted = scores - scatter(scores.detach(), index, dim_size=B, reduce="max"
@@ -109,7 +109,7 @@ def set_argmax(scores: Tensor, sets: Any, layout: Optional[SetLayout] = None) ->
     """The local index (0..n-1) of the highest-scoring element of each set."""
     layout = layout_of(sets, graphs=False) if layout is None else layout
     if layout.dense:
-        return scores.reshape(sets.num_sets, layout.set_size).argmax(dim=1)
+        return scores.reshape(sets.num_sets, layout.dense_sizes()[0]).argmax(dim=1)
     dense, _ = to_dense_batch(scores.reshape(-1), sets.element_set, fill_value=float("-inf"),
                               batch_size=sets.num_sets)
     return dense.argmax(dim=1)

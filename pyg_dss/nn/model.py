@@ -7,6 +7,7 @@ from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 import torch
 from torch import Tensor
 from torch.nn import BatchNorm1d, ELU, Module, ModuleList, ReLU
+from torch_geometric.nn.inits import reset
 
 from pyg_dss.checkpoint import register_model
 from pyg_dss.data import check_sets
@@ -146,8 +147,8 @@ class DSSNet(Configurable, Module):
                 "head_hidden": list(self.head_hidden), "paper": self.paper_details}
 
     def reset_parameters(self) -> None:
-        for m in list(self.layers) + list(self.head):
-            m.reset_parameters()
+        for m in (*self.layers, *self.head):
+            reset(m)
         if self.paper_details:
             for m in self.modules():   # the authors re-draw every weight matrix
                 weight = getattr(m, "weight", None)

@@ -199,7 +199,7 @@ class SubgraphGNN(Configurable, Module):
         marks), and the edge features of the subgraphs and of the original
         graph."""
         x = bags.x
-        if self.categorical:
+        if self.node_encoder is not None:   # categorical
             if x.dim() == 2 and x.size(1) == 1:
                 x = x.view(-1)
             if x.dim() != 1 or x.is_floating_point():
@@ -308,7 +308,7 @@ class SumOfEmbeddings(Module):
         if x.dim() != 2 or x.size(1) != len(self.tables) or x.is_floating_point():
             raise ValueError(f"Expected integer features of shape [N, {len(self.tables)}] "
                              f"(OGB's categorical columns), got {x.dtype} {tuple(x.shape)}.")
-        return sum(table(x[:, c]) for c, table in enumerate(self.tables))  # type: ignore
+        return sum(table(x[:, c]) for c, table in enumerate(self.tables))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({list(self.dims)}, {self.out_channels})"
