@@ -335,6 +335,7 @@ def _run_locked(config: Dict[str, Any], rank: int, world: int, device: torch.dev
     def eval_loader(ds: Dataset) -> SetDataLoader:
         # Each process evaluates every world-th set; the sums are added up,
         # so the result is exactly that of one process on the whole split.
+        # (ignore: PyG's loader takes a torch Subset, its annotation says Dataset)
         return SetDataLoader(Subset(ds, range(rank, len(ds), world)),  # type: ignore[arg-type]
                              batch_size=cfg["batch_size"], num_workers=cfg["workers"])
 

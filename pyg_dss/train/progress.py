@@ -94,6 +94,6 @@ class Progress:
 
 def _length(iterable: Iterable[Any]) -> Optional[int]:
     try:
-        return len(iterable)  # type: ignore[arg-type]
+        return len(iterable)  # type: ignore[arg-type]  # TypeError when unsized
     except TypeError:
         return None
