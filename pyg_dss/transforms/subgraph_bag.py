@@ -24,6 +24,8 @@ from torch_geometric.utils import is_undirected
 
 from pyg_dss.data import SetData
 
+__all__ = ["SubgraphBag", "SampleSubgraphs", "POLICIES"]
+
 #: The subgraph selection policies of ESAN, plus ``"original"`` (a bag that
 #: holds the graph itself: a plain GNN seen through the same model).
 POLICIES = ("node_deleted", "edge_deleted", "ego_nets", "ego_nets_plus", "original")

@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from pyg_dss.train import LOCK_NAME, RunFolder, RunFolderBusyError, UsageError
+from pyg_dss.train import RunFolder, RunFolderBusyError, UsageError
+from pyg_dss.train.folder import LOCK_NAME
 
 HOLD = r"""
 import sys, time
