@@ -11,15 +11,14 @@ features, cannot tell the classes apart: it stays at chance (10 %).
 """
 from __future__ import annotations
 
-import os
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Data, InMemoryDataset
 from torch_geometric.utils import coalesce
 
-from pyg_dss.datasets.base import CachedInMemoryDataset
+from pyg_dss.datasets.user_files import UserFilesDataset
 from pyg_dss.datasets.restricted_pickle import (SCIPY_GLOBALS, PickledObject, UnsafePickleError,
                                                 restricted_load)
 from pyg_dss.io import safe_torch_load
@@ -116,7 +115,7 @@ class CSL(InMemoryDataset):
 CSL_RELEASE_URL = "https://www.dropbox.com/s/rnbkp5ubgk82ocu/CSL.zip?dl=1"
 
 
-class CSLRelease(CachedInMemoryDataset):
+class CSLRelease(UserFilesDataset):
     r"""The original CSL release of Murphy et al. (2019): the same 150 graphs
     as :class:`CSL` but the published node labelling, read from the files a
     user downloaded: ``graphs_Kary_Deterministic_Graphs.pkl`` (a pickled list
@@ -132,38 +131,21 @@ class CSLRelease(CachedInMemoryDataset):
     """
     raw_file_names = ["graphs_Kary_Deterministic_Graphs.pkl", "y_Kary_Deterministic_Graphs.pt"]
     processed_file_names = "csl_release.pt"
+    url = CSL_RELEASE_URL
+    how_to_get = "download {url} and unzip both files there"
 
-    def __init__(self, root: str, transform: Optional[Callable] = None,
-                 pre_transform: Optional[Callable] = None,
-                 pre_filter: Optional[Callable] = None, force_reload: bool = False) -> None:
-        super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload)
-        self.load(self.processed_paths[0])
-
-    def download(self) -> None:
-        missing = [f for f in self.raw_file_names
-                   if not os.path.isfile(os.path.join(self.raw_dir, f))]
-        raise FileNotFoundError(f"CSL file(s) not found: {', '.join(missing)}; download "
-                                f"{CSL_RELEASE_URL}, unzip it and put both files into "
-                                f"'{os.path.abspath(self.raw_dir)}'.")
-
-    def process(self) -> None:
+    def read_graphs(self) -> Iterator[Data]:
         matrices = restricted_load(self.raw_paths[0], SCIPY_GLOBALS)
         labels = safe_torch_load(self.raw_paths[1])
         if not isinstance(matrices, list) or not isinstance(labels, Tensor) \
                 or labels.numel() != len(matrices):
             raise ValueError(f"'{self.raw_paths[0]}' must hold a list of adjacency matrices "
                              f"and '{self.raw_paths[1]}' one label per matrix.")
-        data_list = []
         for i, (matrix, label) in enumerate(zip(matrices, labels.view(-1).tolist(), strict=True)):
             row, col, n = _coo_entries(matrix, f"{self.raw_paths[0]} [{i}]")
-            data = Data(x=torch.ones(n, 1), edge_index=coalesce(torch.stack([row, col]),
-                                                               num_nodes=n),
-                        y=torch.tensor([int(label)]), num_nodes=n)
-            if self.pre_filter is not None and not self.pre_filter(data):
-                continue
-            data_list.append(self.pre_transform(data) if self.pre_transform is not None
-                             else data)
-        self.save(data_list, self.processed_paths[0])
+            yield Data(x=torch.ones(n, 1), edge_index=coalesce(torch.stack([row, col]),
+                                                              num_nodes=n),
+                       y=torch.tensor([int(label)]), num_nodes=n)
 
     @property
     def num_classes(self) -> int:

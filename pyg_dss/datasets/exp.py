@@ -4,17 +4,16 @@ planar graphs encoding SAT formulas, the graphs of a pair 1-WL-indistinguishable
 one satisfiable (label 1) and one not (label 0)."""
 from __future__ import annotations
 
-import os
-from typing import Callable, List, Optional, Tuple
+from typing import Iterator, List, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 
-from pyg_dss.datasets.base import CachedInMemoryDataset
 from pyg_dss.datasets.csl import stratified_folds
 from pyg_dss.datasets.restricted_pickle import (TORCH_GLOBALS, PickledObject, UnsafePickleError,
                                                 restricted_load)
+from pyg_dss.datasets.user_files import UserFilesDataset
 
 __all__ = ["EXP", "EXP_URL"]
 
@@ -22,7 +21,7 @@ __all__ = ["EXP", "EXP_URL"]
 EXP_URL = "https://github.com/ralphabb/GNN-RNI/tree/main/Data/EXP/raw"
 
 
-class EXP(CachedInMemoryDataset):
+class EXP(UserFilesDataset):
     r"""The EXP dataset from the user's ``raw/GRAPHSAT.pkl``: 1200 graphs with
     node features ``x`` (float [N, 1], the literal / clause marks of the
     file), ``edge_index`` and a binary label ``y`` [1].  The file is a pickle
@@ -40,31 +39,16 @@ class EXP(CachedInMemoryDataset):
     """
     raw_file_names = ["GRAPHSAT.pkl"]
     processed_file_names = "exp.pt"
+    url = EXP_URL
 
-    def __init__(self, root: str, transform: Optional[Callable] = None,
-                 pre_transform: Optional[Callable] = None,
-                 pre_filter: Optional[Callable] = None, force_reload: bool = False) -> None:
-        super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload)
-        self.load(self.processed_paths[0])
-
-    def download(self) -> None:
-        raise FileNotFoundError(f"EXP needs GRAPHSAT.pkl in '{os.path.abspath(self.raw_dir)}'; "
-                                f"download it from {EXP_URL}.")
-
-    def process(self) -> None:
+    def read_graphs(self) -> Iterator[Data]:
         path = self.raw_paths[0]
         records = restricted_load(path, TORCH_GLOBALS)
         if not isinstance(records, list) or not records:
             raise UnsafePickleError(f"'{path}' must hold a list of graphs (PyG Data), got "
                                     f"{type(records).__name__}.")
-        data_list = []
         for i, record in enumerate(records):
-            data = _graph(record, f"'{path}' [{i}]")
-            if self.pre_filter is not None and not self.pre_filter(data):
-                continue
-            data_list.append(self.pre_transform(data) if self.pre_transform is not None
-                             else data)
-        self.save(data_list, self.processed_paths[0])
+            yield _graph(record, f"'{path}' [{i}]")
 
     @property
     def num_classes(self) -> int:

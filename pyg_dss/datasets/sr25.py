@@ -5,15 +5,14 @@ Each graph is its own class; a model is as expressive as the number of graphs
 it tells apart."""
 from __future__ import annotations
 
-import os
-from typing import Callable, List, Optional, Tuple
+from typing import Iterator, Tuple
 
 import torch
 from torch import Tensor
 from torch_geometric.data import Data
 from torch_geometric.utils import coalesce
 
-from pyg_dss.datasets.base import CachedInMemoryDataset
+from pyg_dss.datasets.user_files import UserFilesDataset
 
 __all__ = ["SR25", "SR25_URL", "parse_graph6"]
 
@@ -49,7 +48,7 @@ def parse_graph6(line: bytes) -> Tuple[Tensor, int]:
     return coalesce(torch.cat([ei, ei.flip(0)], 1), num_nodes=n), n
 
 
-class SR25(CachedInMemoryDataset):
+class SR25(UserFilesDataset):
     r"""The SR25 graphs from the user's ``raw/sr251256.g6`` (graph6, one graph
     a line): 15 graphs of 25 nodes, ``x = 1`` [25, 1], ``y`` = the graph's
     index (15 classes).  Train and test on all graphs: the task is to tell
@@ -62,35 +61,20 @@ class SR25(CachedInMemoryDataset):
     """
     raw_file_names = ["sr251256.g6"]
     processed_file_names = "sr25.pt"
+    url = SR25_URL
 
-    def __init__(self, root: str, transform: Optional[Callable] = None,
-                 pre_transform: Optional[Callable] = None,
-                 pre_filter: Optional[Callable] = None, force_reload: bool = False) -> None:
-        super().__init__(root, transform, pre_transform, pre_filter, force_reload=force_reload)
-        self.load(self.processed_paths[0])
-
-    def download(self) -> None:
-        raise FileNotFoundError(f"SR25 needs sr251256.g6 in '{os.path.abspath(self.raw_dir)}'; "
-                                f"download it from {SR25_URL}.")
-
-    def process(self) -> None:
+    def read_graphs(self) -> Iterator[Data]:
         with open(self.raw_paths[0], "rb") as f:
             lines = [line for line in f.read().splitlines() if line.strip()]
         if not lines:
             raise ValueError(f"'{self.raw_paths[0]}' holds no graph6 lines.")
-        data_list: List[Data] = []
         for label, line in enumerate(lines):
             try:
                 edge_index, n = parse_graph6(line)
             except ValueError as e:
                 raise ValueError(f"'{self.raw_paths[0]}' line {label + 1}: {e}") from None
-            data = Data(x=torch.ones(n, 1), edge_index=edge_index, y=torch.tensor([label]),
-                        num_nodes=n)
-            if self.pre_filter is not None and not self.pre_filter(data):
-                continue
-            data_list.append(self.pre_transform(data) if self.pre_transform is not None
-                             else data)
-        self.save(data_list, self.processed_paths[0])
+            yield Data(x=torch.ones(n, 1), edge_index=edge_index, y=torch.tensor([label]),
+                       num_nodes=n)
 
     @property
     def num_classes(self) -> int:
