@@ -26,6 +26,17 @@ def random_graph(num_nodes: int, p: float = 0.4) -> torch.Tensor:
     return to_undirected(erdos_renyi_graph(num_nodes, p), num_nodes=num_nodes)
 
 
+def tree_with_chords(n: int, extra: int, g: torch.Generator) -> torch.Tensor:
+    """The edges [2, E] (one direction, sorted) of a connected random graph on
+    ``n`` nodes: a random tree plus ``extra`` chords, drawn from ``g``."""
+    pairs = {(int(torch.randint(0, v, (1, ), generator=g)), v) for v in range(1, n)}
+    while len(pairs) < n - 1 + extra:
+        u, v = sorted(torch.randint(0, n, (2, ), generator=g).tolist())
+        if u != v:
+            pairs.add((u, v))
+    return torch.tensor(sorted(pairs)).t()
+
+
 def corresponded_set(n: int, num_vertices: int, channels: int = 3) -> SetData:
     edge_index = random_graph(num_vertices)
     elements = [Data(x=torch.randn(num_vertices, channels), pos=torch.randn(num_vertices, 3),

@@ -18,6 +18,8 @@ from pyg_dss.nn import ESAN_CONFIGS, SubgraphGNN
 from pyg_dss.testing import assert_equivariant
 from pyg_dss.transforms import SubgraphBag, SubgraphOneHotDegree
 
+from conftest import tree_with_chords
+
 OGB_ATOMS, OGB_BONDS = (119, 4, 12, 12, 10, 6, 6, 2, 2), (5, 6, 2)
 
 
@@ -202,12 +204,7 @@ def copy_into_reference(model, ref):
 
 def molecule_like(config, n, extra, seed):
     g = torch.Generator().manual_seed(seed)
-    pairs = {(int(torch.randint(0, v, (1, ), generator=g)), v) for v in range(1, n)}
-    while len(pairs) < n - 1 + extra:
-        u, v = sorted(torch.randint(0, n, (2, ), generator=g).tolist())
-        if u != v:
-            pairs.add((u, v))
-    ei = torch.tensor(sorted(pairs)).t()
+    ei = tree_with_chords(n, extra, g)
     E = ei.size(1)
     if config == "zinc":
         x, ea = torch.randint(0, 21, (n, 1), generator=g), torch.randint(0, 4, (E, ), generator=g)

@@ -16,19 +16,15 @@ from pyg_dss.layout import find_layout
 from pyg_dss.testing import assert_equivariant, permute_sets
 from pyg_dss.transforms import SampleSubgraphs, SubgraphBag
 
+from conftest import tree_with_chords
+
 
 def random_graph(n: int, extra: int, features: int = 3, edge_dim: int = 2, seed: int = 0):
     """A connected random graph: a random tree plus ``extra`` chords, with
     random node and (symmetric) edge features."""
     g = torch.Generator().manual_seed(seed)
-    pairs = {(int(torch.randint(0, v, (1, ), generator=g)), v) for v in range(1, n)}
-    while len(pairs) < n - 1 + extra:
-        u, v = sorted(torch.randint(0, n, (2, ), generator=g).tolist())
-        if u != v:
-            pairs.add((u, v))
-    pairs = sorted(pairs)
-    attr = torch.randn(len(pairs), edge_dim, generator=g)
-    ei = torch.tensor(pairs).t()
+    ei = tree_with_chords(n, extra, g)
+    attr = torch.randn(ei.size(1), edge_dim, generator=g)
     return Data(x=torch.randn(n, features, generator=g),
                 edge_index=torch.cat([ei, ei.flip(0)], 1), edge_attr=torch.cat([attr, attr]),
                 y=torch.randn(1, generator=g))
