@@ -1,9 +1,8 @@
 """The public API is declared: every module of the package lists its names in
-``__all__``, every listed name exists, none is private, and the version is
-written once."""
+``__all__``, every listed name exists and none is private (the version
+source: tests/test_release.py)."""
 import importlib
 import pkgutil
-from pathlib import Path
 
 import pytest
 
@@ -28,12 +27,3 @@ def test_module_declares_its_names(name):
     private = [n for n in names if n.startswith("_") and n != "__version__"]
     assert not private, f"{name}.__all__ exports private names {private}"
 
-
-def test_the_version_is_written_once():
-    root = Path(pyg_dss.__file__).resolve().parents[1]
-    written = [p for p in (root / "pyg_dss").rglob("*.py")
-               if f'"{pyg_dss.__version__}"' in p.read_text()]
-    assert written == [root / "pyg_dss" / "__init__.py"]
-    pyproject = root / "pyproject.toml"
-    if pyproject.exists():   # absent from an installed wheel
-        assert f'"{pyg_dss.__version__}"' not in pyproject.read_text()
