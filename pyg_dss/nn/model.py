@@ -21,7 +21,7 @@ from pyg_dss.nn.variants import build_variant_layer, check_variant, out_channels
 
 BaseFactory = Callable[[int, int], Module]
 
-__all__ = ["DSSNet", "make_layer", "check_variant", "paper_widths", "BASES", "VARIANTS"]
+__all__ = ["DSSNet", "make_layer", "check_variant", "paper_widths", "BASES"]
 
 BASES = {
     "gcn": SetGCNConv,
