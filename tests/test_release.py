@@ -32,6 +32,10 @@ def test_the_sdist_carries_what_the_tests_need() -> None:
     for line in ("graft tests", "graft examples", "graft benchmarks", "graft docs",
                  "include datasets/README.md"):
         assert line in manifest
+    # the README's links resolve in the unpacked sdist too (tests/test_readme.py)
+    included = " ".join(line for line in manifest if line.startswith("include "))
+    for name in ("CHANGELOG.md", "CITATION.cff", "CONTRIBUTING.md", "LICENSE", "README.md"):
+        assert name in included.split(), name
 
 
 def test_the_wheel_smoke_test_trains_and_predicts() -> None:
