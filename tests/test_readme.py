@@ -34,3 +34,13 @@ def test_readme_states_the_two_commands():
     assert test_command in text
     ci = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines()]
     assert test_command in ci, "the last step of .ci/run is the README's test command"
+
+
+def test_readme_is_a_front_page_whose_links_exist():
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 200, "the README is a front page: the manual is in docs/"
+    links = re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", text)
+    local = [link for link in links if "://" not in link]
+    assert local, "the README links into the documentation"
+    missing = [link for link in local if not (ROOT / link).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"

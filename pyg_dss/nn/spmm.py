@@ -27,7 +27,7 @@ def _product(crow: Tensor, col: Tensor, values: Tensor, x: Tensor) -> Tensor:
     if x.device.type == "cpu":
         # Into a fresh tensor with beta=0: torch.sparse.mm zero-fills its
         # output and copies the result (110-120 ms of a 193k x 128 product
-        # whose multiply is about 20 ms on the development CPU).
+        # whose multiply is about 20 ms on a 2-core CPU).
         out = torch.empty_like(x)
         torch.addmm(out, A, x, beta=0, out=out)
     else:

@@ -90,13 +90,11 @@ class SubgraphGNN(Configurable, Module):
     vertex-transitive graph (all of CSL) has the same multiset of copies, the
     features differ from class to class by about as much as from node to
     node, and BatchNorm centres them with the mean of the batch in training
-    but with the mean of the whole training set in evaluation.  Measured on
-    CSL (DSS-GNN, node-deleted, 6 layers): test accuracy 0.5-0.9 in eval mode
-    while training accuracy reached 1.0 with ``"batch"``; 1.0 in both with
-    ``"graph"``.  A norm on the shared branch alone would be worse: there the
-    input is constant over the whole dataset in the first layers, and a
-    BatchNorm divides rounding differences by :math:`\sqrt{\epsilon}`
-    (measured: eval-mode outputs of 1e5).
+    but with the mean of the whole training set in evaluation (the
+    measurement is in the documentation's subgraph tutorial).  A norm on the
+    shared branch alone would be worse: there the input is constant over the
+    whole dataset in the first layers, and a BatchNorm divides rounding
+    differences by :math:`\sqrt{\epsilon}`.
 
     Readout (ESAN's): pool the nodes of every subgraph (``pool``); DS-GNN then
     applies DeepSets layers over the bag (:math:`\mathbf{z}_i \leftarrow

@@ -79,12 +79,10 @@ class SubgraphBag(BaseTransform):
     the results you compare with.  ESAN's published numbers (ZINC, OGB, TU,
     CSL, EXP) come from its code, which keeps every node: the default here.
     Keeping only a subgraph's own nodes is the sparse layout of other
-    subgraph-GNN libraries (e.g. PygHO).  Its cost matters for ego-nets: on
-    ZINC-sized molecules (3-hop ego-nets+, DSS-GNN, GINE, 4 layers, width
-    64) ``keep_all_nodes=True`` measured 1.5x the training-step time and 1.8x
-    the peak memory of :obj:`False` (2.3x the bag's nodes; measurements in
-    ``benchmarks/README.md``).  Node-deleted bags differ by one node per
-    subgraph only.
+    subgraph-GNN libraries (e.g. PygHO).  Its cost matters for ego-nets,
+    whose bags hold about twice the nodes with ``keep_all_nodes=True`` on
+    molecules (timings and memory in ``benchmarks/README.md``).  Node-deleted
+    bags differ by one node per subgraph only.
 
     Building is vectorised: the whole bag comes from index arithmetic on
     ``edge_index`` (deleted bags) or one k-hop reachability per graph

@@ -102,7 +102,7 @@ def test_validate_single_set_names_element():
 
 
 def test_fixed_points_on_corresponded_set_is_refused():
-    """The issue's case: T.FixedPoints(100) on 7 frames of a 452-vertex mesh
+    """The reported case: T.FixedPoints(100) on 7 frames of a 452-vertex mesh
     leaves elements of different sizes on random vertices and a stale
     num_vertices; on main the model ran on it silently."""
     torch.manual_seed(0)
