@@ -38,3 +38,5 @@ from .csl import CSLRelease  # noqa: E402  (expressivity benchmarks read from th
 from .exp import EXP  # noqa: E402
 from .sr25 import SR25  # noqa: E402
 __all__ += ["CSLRelease", "EXP", "SR25"]
+from .zinc_bags import ZINCBags  # noqa: E402  (PyG's ZINC as bags of subgraphs)
+__all__ += ["ZINCBags"]
