@@ -40,12 +40,10 @@ The run, step by step, with the package's pieces::
 
     import torch
     from torch_geometric.loader import DataLoader
-    from pyg_dss.subgraphs import (bag_step, build_parser, evaluate, make_datasets,
-                                   make_model, with_defaults)
+    from pyg_dss.subgraphs import bag_step, evaluate, make_datasets, make_model, with_defaults
     from pyg_dss.train import train_epoch
 
-    cfg = with_defaults(vars(build_parser().parse_args(["--config", "esan",
-                                                        "--policy", "ego_nets_plus"])))
+    cfg = with_defaults(dict(config="esan", policy="ego_nets_plus", epochs=2))
     train, _, test = make_datasets(cfg)[0]  # fold 0
     model = make_model(cfg)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg["lr"])
