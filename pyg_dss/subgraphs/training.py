@@ -32,7 +32,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 from torch.nn import Module
-from torch.optim.swa_utils import update_bn
 from torch_geometric.loader import DataLoader
 from torch_geometric.transforms import BaseTransform, Compose
 
@@ -49,6 +48,7 @@ from pyg_dss.train import (EpochLog, HelpFormatter, Progress, RunFolder, UsageEr
                            positive_int, restore_rng_state, run_command, save_training_state,
                            train_epoch)
 from pyg_dss.train.curves import plot_curves
+from pyg_dss.train.norm_statistics import recompute_batch_norm
 from pyg_dss.transforms import POLICIES, SampleSubgraphs, SubgraphBag, SubgraphOneHotDegree
 
 __all__ = ["DATASETS", "MODELS", "CONFIGS", "TASKS", "DEFAULTS", "ESAN_TRAINING", "REFERENCE",
@@ -359,9 +359,9 @@ def _train(cfg: Dict[str, Any], device: torch.device, t_start: float) -> Dict[st
             shown = ""
             if (epoch + 1) % cfg["eval_every"] == 0 or epoch + 1 == cfg["epochs"]:
                 # The running BatchNorm statistics lag behind the weights: set them
-                # to the exact statistics of the full training bags (a no-op for
+                # to the statistics of the full training bags (a no-op for
                 # GraphNorm, which has none).
-                update_bn(stats_loader, model, device=device)
+                recompute_batch_norm(model, stats_loader, device)
                 if val_loader is not None:
                     record[f"val_{metric}"] = evaluate(model, val_loader, device, kind)
                     shown = f", val {metric} {record[f'val_{metric}']:.4f}"
