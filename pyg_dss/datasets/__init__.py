@@ -24,6 +24,7 @@ from .mesh_files import (MeshFileError, point_frames, read_mesh_sequence, read_p
                          read_sequences)
 from .sr25 import SR25
 from .synthetic import BODIES, MOTIONS, SyntheticBodies, make_sequence
+from .zinc_bags import ZINCBags
 
 __all__ = [
     "DynamicFAUST", "SyntheticBodies", "MeshFolder", "CachedInMemoryDataset",
@@ -32,6 +33,6 @@ __all__ = [
     "read_sequences", "read_mesh_sequence", "read_point_sequence", "point_frames",
     "MeshFileError", "SubgraphBags", "default_root",
     # bags of subgraphs (ESAN); the expressivity benchmarks read from the user's files
-    "CSL", "SKIP_LENGTHS", "circulant_graph", "CSLRelease", "EXP", "SR25",
+    "CSL", "SKIP_LENGTHS", "circulant_graph", "CSLRelease", "EXP", "SR25", "ZINCBags",
     *grid.__all__,
 ]

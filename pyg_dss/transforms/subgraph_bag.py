@@ -30,11 +30,6 @@ __all__ = ["SubgraphBag", "SampleSubgraphs", "POLICIES"]
 #: holds the graph itself: a plain GNN seen through the same model).
 POLICIES = ("node_deleted", "edge_deleted", "ego_nets", "ego_nets_plus", "original")
 
-# Keys of a bag that the set owns (not node-, edge- or graph-level data of a subgraph).
-_SET_KEYS = ("element_index", "vertex_index", "shared_edge_index", "shared_edge_attr",
-             "element_set", "num_elements", "num_vertices", "num_nodes", "coverage")
-
-
 class SubgraphBag(BaseTransform):
     r"""Turns a graph into the bag of its subgraphs chosen by one of ESAN's
     policies, as one :class:`~pyg_dss.data.SetData`:
@@ -193,34 +188,7 @@ class SampleSubgraphs(BaseTransform):
         n = int(bag.num_elements)
         count = max(1, math.ceil(self.fraction * n))
         chosen = torch.randperm(n, generator=self.generator)[:count].sort().values
-        keep_element = torch.zeros(n, dtype=torch.bool)
-        keep_element[chosen] = True
-        keep_node = keep_element[bag.element_index]
-        new_node = torch.cumsum(keep_node, 0) - 1
-        keep_edge = keep_node[bag.edge_index[0]]
-        out = SetData()
-        for key, value in bag.items():
-            if key in _SET_KEYS or key == "edge_index":
-                continue
-            if bag.is_node_attr(key) and key != "y":
-                out[key] = value[keep_node]
-            elif bag.is_edge_attr(key):
-                out[key] = value[keep_edge]
-            else:
-                out[key] = value
-        out.edge_index = new_node[bag.edge_index[:, keep_edge]]
-        new_element = torch.cumsum(keep_element, 0) - 1
-        out.element_index = new_element[bag.element_index[keep_node]]
-        out.vertex_index = bag.vertex_index[keep_node]
-        out.element_set = torch.zeros(count, dtype=torch.long)
-        out.num_elements = count
-        out.num_vertices = bag.num_vertices
-        out.shared_edge_index = bag.shared_edge_index
-        out.coverage = bag.coverage
-        if bag.get("shared_edge_attr") is not None:
-            out.shared_edge_attr = bag.shared_edge_attr
-        out.num_nodes = int(keep_node.sum())
-        return out
+        return bag.element_subgraph(chosen)
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(fraction={self.fraction})"

@@ -1,6 +1,7 @@
 """The bags-of-subgraphs example end to end with tiny configurations
-(seconds): CSL with cross-validation, an exact --resume after an
-interruption, ZINC through PyG's loader on a fixture, and bad options."""
+(seconds): CSL with cross-validation, ESAN's CSL network, an exact --resume
+after an interruption, ZINC through PyG's loader, EXP and SR25 on fixtures in
+their real formats, and bad options."""
 import json
 import os
 import subprocess
@@ -8,10 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from pyg_dss.checkpoint import load_model
 from pyg_dss.nn import SubgraphGNN
 from pyg_dss.train import EpochLog
+from pyg_dss.nn.subgraph_gnn import ESANSubgraphGNN
+from test_expressivity_datasets import K4, PETERSEN, cycle, write_graphsat
 from test_subgraph_bag import write_zinc_raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -112,15 +116,74 @@ def test_zinc_through_pygs_loader(tmp_path):
     assert "ZINC test MAE" in res.stdout
 
 
+def test_esan_csl_network_with_its_bag_features(tmp_path):
+    out = tmp_path / "esan"
+    res = example(["--config", "esan", "--model", "ds", "--policy", "ego_nets_plus", "--out",
+                   str(out), "--epochs", "1", "--limit", "2", "--folds", "2",
+                   "--batch-size", "4", "--no-progress", "--no-plots"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "ds (ESAN csl) on csl" in res.stdout and "CSL test accuracy" in res.stdout
+    model, ckpt = load_model(str(out / "checkpoint.pt"))
+    # ESAN's CSL network: width 32, 4 layers, on one-hot degrees 0..5 of every subgraph.
+    assert isinstance(model, ESANSubgraphGNN) and model.config_name == "csl"
+    assert model.variant == "ds" and model.policy == "ego_nets_plus"
+    assert (model.in_channels, model.out_channels, model.hidden, model.num_layers) == \
+        (6, 10, 32, 4)
+    assert ckpt["config"]["config"] == "esan" and ckpt["config"]["lr"] == 0.01
+    assert ckpt["config"]["lr_step"] == 50
+
+
+def test_exp_from_the_users_file(tmp_path):
+    # C_2k (label 1) against two C_k (label 0): 2-regular both, 1-WL cannot tell them apart.
+    graphs = []
+    for k in range(3, 7):
+        two = torch.cat([cycle(k), cycle(k) + k], 1)
+        graphs += [(torch.zeros(2 * k, 1, dtype=torch.long), cycle(2 * k), torch.tensor([1])),
+                   (torch.zeros(2 * k, 1, dtype=torch.long), two, torch.tensor([0]))]
+    write_graphsat(tmp_path / "EXP" / "raw" / "GRAPHSAT.pkl", graphs)
+    for config in ("default", "esan"):
+        out = tmp_path / config
+        res = example(["--dataset", "exp", "--root", str(tmp_path / "EXP"), "--config", config,
+                       "--policy", "ego_nets_plus", "--out", str(out), "--epochs", "2",
+                       "--folds", "2", "--hidden", "8", "--layers", "2", "--batch-size", "4",
+                       "--no-progress", "--no-plots"])
+        assert res.returncode == 0, res.stderr[-3000:]
+        assert "EXP test accuracy" in res.stdout and "(chance 50%)" in res.stdout
+        metrics = json.loads((out / "metrics.json").read_text())
+        assert len(metrics["folds"]) == 2 and 0 <= metrics["test_accuracy_mean"] <= 1
+        assert metrics["chance"] == 0.5 and "EXP accuracy 100 %" in metrics["reference_published"]
+        model, _ = load_model(str(out / "checkpoint.pt"))
+        assert model.out_channels == 1  # the logit of "satisfiable"
+        assert isinstance(model, ESANSubgraphGNN) == (config == "esan")
+
+
+def test_sr25_from_the_users_file(tmp_path):
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "sr251256.g6").write_bytes(PETERSEN + b"\n" + K4 + b"\n")
+    out = tmp_path / "run"
+    res = example(["--dataset", "sr25", "--root", str(tmp_path), "--out", str(out),
+                   "--epochs", "1", "--hidden", "4", "--layers", "2", "--no-progress",
+                   "--no-plots"])
+    assert res.returncode == 0, res.stderr[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["folds"]) == 1 and "SR25 test accuracy" in res.stdout
+
+
 @pytest.mark.parametrize("argv, message", [
     (["--model", "gin", "--policy", "node_deleted"], "drop --policy"),
     (["--conv", "gine"], "no edge features"),
     (["--limit", "2", "--folds", "5"], "--folds 5"),
     (["--resume"], "no checkpoint"),
+    (["--dataset", "exp", "--root", "/nonexistent/EXP"], "EXP needs GRAPHSAT.pkl"),
+    (["--dataset", "sr25", "--root", "/nonexistent/SR25"], "SR25 needs sr251256.g6"),
+    (["--dataset", "sr25", "--config", "esan"], "ESAN published no SR25"),
+    (["--config", "esan", "--norm", "batch"], "drop --norm"),
+    (["--dataset", "sr25", "--folds", "2"], "drop --folds"),
 ])
 def test_bad_options_are_reported(tmp_path, argv, message):
     res = example(["--out", str(tmp_path / "x"), "--no-progress", *argv])
     assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_resume_needs_the_run_folder():

@@ -289,3 +289,62 @@ def test_tu_dataset_through_pygs_loader(tmp_path):
     assert [int(b.num_elements) for b in ds] == [3, 4]
     assert [b.num_nodes for b in ds] == [9, 16]
     assert ds[1].x.shape == (16, 2)  # one-hot node labels, copied to every subgraph
+
+
+def sampled_by_hand(bag, chosen):
+    """The bag restricted to the subgraphs ``chosen`` (sorted), every field
+    rebuilt one by one: what SampleSubgraphs did before
+    SetData.element_subgraph, kept as its reference."""
+    n = int(bag.num_elements)
+    keep_element = torch.zeros(n, dtype=torch.bool)
+    keep_element[chosen] = True
+    keep_node = keep_element[bag.element_index]
+    new_node = torch.cumsum(keep_node, 0) - 1
+    keep_edge = keep_node[bag.edge_index[0]]
+    own = ("element_index", "vertex_index", "shared_edge_index", "shared_edge_attr",
+           "element_set", "num_elements", "num_vertices", "num_nodes", "coverage", "edge_index")
+    out = SetData()
+    for key, value in bag.items():
+        if key in own:
+            continue
+        if bag.is_node_attr(key) and key != "y":
+            out[key] = value[keep_node]
+        elif bag.is_edge_attr(key):
+            out[key] = value[keep_edge]
+        else:
+            out[key] = value
+    out.edge_index = new_node[bag.edge_index[:, keep_edge]]
+    out.element_index = (torch.cumsum(keep_element, 0) - 1)[bag.element_index[keep_node]]
+    out.vertex_index = bag.vertex_index[keep_node]
+    out.element_set = torch.zeros(chosen.numel(), dtype=torch.long)
+    out.num_elements = chosen.numel()
+    out.num_vertices = bag.num_vertices
+    out.shared_edge_index = bag.shared_edge_index
+    out.coverage = bag.coverage
+    if bag.get("shared_edge_attr") is not None:
+        out.shared_edge_attr = bag.shared_edge_attr
+    out.num_nodes = int(keep_node.sum())
+    return out
+
+
+@pytest.mark.parametrize("policy, keep_all_nodes", [
+    ("node_deleted", True), ("node_deleted", False), ("edge_deleted", True),
+    ("ego_nets", False), ("ego_nets_plus", True), ("ego_nets_plus", False)])
+def test_sample_subgraphs_equals_the_field_by_field_definition(policy, keep_all_nodes):
+    torch.manual_seed(0)
+    for num_nodes in (3, 7, 12):
+        edge_index = to_undirected(torch.randint(num_nodes, (2, 2 * num_nodes)),
+                                   num_nodes=num_nodes)
+        graph = Data(x=torch.randn(num_nodes, 3), edge_index=edge_index,
+                     edge_attr=torch.randn(edge_index.size(1), 2), y=torch.tensor([1.5]))
+        bag = SubgraphBag(policy, num_hops=1, keep_all_nodes=keep_all_nodes)(graph)
+        for seed in range(3):
+            sampled = SampleSubgraphs(0.4, generator=torch.Generator().manual_seed(seed))(bag)
+            count = max(1, -(-2 * int(bag.num_elements) // 5))  # ceil(0.4 n)
+            chosen = torch.randperm(int(bag.num_elements),
+                                    generator=torch.Generator().manual_seed(seed))
+            expected = sampled_by_hand(bag, chosen[:count].sort().values)
+            assert sorted(sampled.keys()) == sorted(expected.keys())
+            for key in expected.keys():
+                a, b = sampled[key], expected[key]
+                assert (torch.equal(a, b) if isinstance(b, torch.Tensor) else a == b), key
