@@ -76,11 +76,13 @@ def grid_results_table(task: str, records: Sequence[Mapping[str, Any]], command:
         rows.append(row + [values.get(v, "—") for _, values in published])
     columns = [metric] + extra
     refs = [values["reference"] for _, values in published]
-    for k in [k for k in test_keys if k.startswith("baseline")]:
+    baselines = [k for k in test_keys if k.startswith("baseline_")]
+    if baselines:  # the trivial prediction, each of its metrics in that metric's column
         cells = [""] * (len(columns) + 2)
-        value = np.mean([r["test"][k] for r in records])
-        cells[columns.index(k[len("baseline_"):])] = f"{value:.2f}"
-        rows.append([_BASELINE_NAMES.get(task, k), *cells, *refs])
+        for k in baselines:
+            value = np.mean([r["test"][k] for r in records])
+            cells[columns.index(k[len("baseline_"):])] = f"{value:.2f}"
+        rows.append([_BASELINE_NAMES.get(task, "trivial prediction"), *cells, *refs])
     if records[0]["chance"] is not None:
         rows.append(["chance", f"{100 * records[0]['chance']:.2f}", *[""] * (len(extra) + 2),
                      *refs])
