@@ -108,8 +108,8 @@ def _caveat(cfg: Mapping[str, Any], published: Sequence[Any]) -> str:
 
 
 def _describe(cfg: Mapping[str, Any]) -> str:
-    keys = ["config", "epochs", "train_sets", "batch_size", "lr", "size", "set_size", "hidden",
-            "corruption", "level", "noise", "blur", "gap", "split_by", "source"]
+    keys = ["config", "epochs", "train_sets", "batch_size", "lr", "size", "set_size", "length",
+            "hidden", "corruption", "level", "noise", "blur", "gap", "split_by", "source"]
     unused = {"signals": ("size", "source"), "frames": ("source",)}.get(cfg["task"], ())
     return ", ".join(f"{k}={cfg[k]}" for k in keys
                      if cfg.get(k) is not None and k not in unused)
