@@ -75,6 +75,7 @@ def grid_results_table(task: str, records: Sequence[Mapping[str, Any]], command:
         row += [f"{rs[0]['parameters']:,}", f"{np.mean([r['wall_time_s'] for r in rs]):.0f} s"]
         rows.append(row + [values.get(v, "—") for _, values in published])
     columns = [metric] + extra
+    # the published reference is the trivial prediction for errors, chance for accuracies
     refs = [values["reference"] for _, values in published]
     baselines = [k for k in test_keys if k.startswith("baseline_")]
     if baselines:  # the trivial prediction, each of its metrics in that metric's column
@@ -82,10 +83,12 @@ def grid_results_table(task: str, records: Sequence[Mapping[str, Any]], command:
         for k in baselines:
             value = np.mean([r["test"][k] for r in records])
             cells[columns.index(k[len("baseline_"):])] = f"{value:.2f}"
-        rows.append([_BASELINE_NAMES.get(task, "trivial prediction"), *cells, *refs])
-    if records[0]["chance"] is not None:
-        rows.append(["chance", f"{100 * records[0]['chance']:.2f}", *[""] * (len(extra) + 2),
-                     *refs])
+        rows.append([_BASELINE_NAMES.get(task, "trivial prediction"), *cells,
+                     *(refs if not higher else [])])
+    if records[0]["chance"] is not None and "accuracy" in columns:
+        cells = [""] * (len(columns) + 2)
+        cells[columns.index("accuracy")] = f"{100 * records[0]['chance']:.2f}"
+        rows.append(["chance", *cells, *(refs if higher else [])])
     seeds = sorted({r["seed"] for r in records})
     lines = [f"**{task}** ({label}, {'higher' if higher else 'lower'} is better; ours: mean ± "
              f"std over seeds {seeds}, {records[0]['num_test_sets']} fixed test sets)", ""]

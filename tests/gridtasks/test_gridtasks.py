@@ -84,3 +84,15 @@ def test_results_table_marks_the_published_numbers():
     signals = task_config({"task": "signals"})
     table = grid_results_table("signals", [_record("signals", "dss-sum", 0.5, signals)], "cmd")
     assert "published" not in table.splitlines()[2] and "No published numbers" in table
+
+
+def test_chance_sits_in_the_accuracy_column_and_references_where_they_belong():
+    cfg = task_config({"task": "channels"})
+    record = dict(_record("channels", "dss-sum", 2.0, cfg, accuracy=0.5, baseline_mae=15.0),
+                  chance=1 / 6)
+    lines = grid_results_table("channels", [record], "cmd").splitlines()
+    trivial = next(line for line in lines if line.startswith("| grayscale"))
+    chance = next(line for line in lines if line.startswith("| chance"))
+    assert trivial.startswith("| grayscale prediction (trivial) | 15.00 |")
+    assert trivial.endswith("| 14.68 | 18.72 |")  # the published trivial prediction
+    assert chance.startswith("| chance |  | 16.67 |") and "14.68" not in chance
