@@ -9,7 +9,7 @@ from typing import Any, Dict, List, Mapping, Sequence
 
 import numpy as np
 
-from pyg_dss.gridtasks.config import COMMON_DEFAULTS, TASK_DEFAULTS
+from pyg_dss.gridtasks.config import task_config
 from pyg_dss.gridtasks.metrics import HEADLINES
 from pyg_dss.gridtasks.published import PAPER_CITATION, published_columns
 from pyg_dss.gridtasks.training import run_grid_task
@@ -31,13 +31,15 @@ def compare_grid_task(base: Mapping[str, Any], task: str, variants: Sequence[str
     r"""Runs (or reuses, when their configuration is the same) every
     (variant, seed) of :obj:`task` in ``out/task/<variant>-seed<k>``;
     returns their metrics."""
+    # what an option not given means in this configuration (the paper's fixed settings too)
+    defaults = task_config({"task": task, "config": base.get("config")})
     records = []
     for variant in variants:
         for seed in seeds:
             run_dir = os.path.join(out, task, f"{variant}-seed{seed}")
             metrics, done = run_or_reuse(
                 dict(base, task=task, variant=variant, seed=seed, out=run_dir), run_grid_task,
-                dict(COMMON_DEFAULTS, **TASK_DEFAULTS[task]), ignore=_NOT_RESULTS, force=force)
+                defaults, ignore=_NOT_RESULTS, force=force)
             print(f"[{task} {variant} seed {seed}] {done}")
             records.append(metrics)
     return records

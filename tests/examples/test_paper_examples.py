@@ -171,3 +171,10 @@ def test_compare_table_shows_the_published_numbers(tmp_path):
     assert row.endswith("| 68.35 ± 0.55 |")
     assert "| chance | 33.33 |" in table and table.count("| 5 |") == 1
     assert "not expected to match the published values" in table
+
+
+def test_compare_reuses_finished_paper_runs(tmp_path):
+    args = ["signals", "--compare", "--variants", "dss-sum", "--out", str(tmp_path), *PAPER_TINY]
+    assert paper_grids(args).code == 0
+    again = paper_grids(args)
+    assert again.code == 0 and "reused" in again.out and "rerun" not in again.out, again.out
