@@ -25,7 +25,8 @@ VARIANT_LABELS = {"siamese-ds": "Siamese + DeepSets", "dss-sum": "DSS (sum)",
                   "sridhar": "Sridhar et al.", "aittala": "Aittala et al."}
 
 #: Options that do not change a run's results (ignored when matching runs).
-NOT_RESULTS = ("out", "resume", "overwrite", "progress", "plots", "plot_worst", "workers")
+NOT_RESULTS = ("out", "resume", "overwrite", "progress", "plots", "plot_worst", "workers",
+               "device")
 
 
 def config_differences(stored: Mapping[str, Any], requested: Mapping[str, Any],

@@ -117,3 +117,64 @@ def test_missing_data_is_a_clear_error(tmp_path):
     res = paper_grids(["deblur", "--image-root", str(tmp_path / "none"),
                        "--out", str(tmp_path / "r"), *TINY])
     assert res.code == 2 and "No image folder" in res.err and "Traceback" not in res.err
+
+
+PAPER_TINY = ["--config", "paper", "--epochs", "1", "--train-sets", "2", "--test-sets", "3",
+              "--batch-size", "2"]
+
+
+@pytest.mark.parametrize("task,size", [("signals", None), ("selection", 64), ("channels", 64),
+                                       ("deblur", 128)])
+def test_paper_config_trains_the_authors_network(task, size, tmp_path):
+    out = tmp_path / task
+    extra = ["--set-size", "2"] if task == "deblur" else []
+    res = paper_grids([task, "--out", str(out), *PAPER_TINY, *extra])
+    assert res.code == 0, res.err[-3000:]
+    metrics = check_run(out, task)
+    assert metrics["config"]["config"] == "paper" and metrics["config"]["size"] == size
+    ckpt = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert ckpt["model_class"].startswith("Paper"), ckpt["model_class"]
+
+
+@pytest.mark.parametrize("bad,message", [
+    (["frames", "--config", "paper"], "no frame-ordering network"),
+    (["selection", "--config", "paper", "--size", "32"], "--config paper fixes --size"),
+    (["signals", "--config", "paper", "--variant", "dss-mean"], "not 'dss-mean'")])
+def test_paper_config_refuses_what_it_cannot_build(bad, message, tmp_path):
+    res = paper_grids([*bad, "--out", str(tmp_path / "r"), "--epochs", "1"])
+    assert res.code == 2 and message in res.err and "Traceback" not in res.err, res.err
+
+
+def test_device_option_and_accuracy_printed_in_percent(tmp_path):
+    out = tmp_path / "cpu"
+    res = paper_grids(["signals", "--device", "cpu", "--out", str(out), *TINY,
+                       *TASK_OPTIONS["signals"]])
+    assert res.code == 0, res.err[-3000:]
+    accuracy = json.loads((out / "metrics.json").read_text())["test"]["accuracy"]
+    assert f"accuracy (%) {100 * accuracy:.4g}" in res.out, res.out
+    cuda = paper_grids(["signals", "--device", "cuda", "--out", str(tmp_path / "gpu"), *TINY,
+                        *TASK_OPTIONS["signals"]])
+    if torch.cuda.is_available():
+        assert cuda.code == 0, cuda.err[-3000:]
+    else:
+        assert cuda.code == 2 and "no CUDA device" in cuda.err, cuda.err
+
+
+def test_compare_table_shows_the_published_numbers(tmp_path):
+    out = tmp_path / "cmp"
+    res = paper_grids(["selection", "--compare", "--variants", "dss-sum", "--out", str(out),
+                       *TINY, *TASK_OPTIONS["selection"]])
+    assert res.code == 0, res.err[-3000:]
+    table = (out / "results-selection.md").read_text()
+    assert "published: noise 30, accuracy %" in table
+    row = next(line for line in table.splitlines() if line.startswith("| DSS (sum) |"))
+    assert row.endswith("| 68.35 ± 0.55 |")
+    assert "| chance | 33.33 |" in table and table.count("| 5 |") == 1
+    assert "not expected to match the published values" in table
+
+
+def test_compare_reuses_finished_paper_runs(tmp_path):
+    args = ["signals", "--compare", "--variants", "dss-sum", "--out", str(tmp_path), *PAPER_TINY]
+    assert paper_grids(args).code == 0
+    again = paper_grids(args)
+    assert again.code == 0 and "reused" in again.out and "rerun" not in again.out, again.out
