@@ -1,4 +1,6 @@
-r"""The ``pyg-dss`` command (also ``python -m pyg_dss``)::
+r"""The ``pyg-dss`` command (also ``python -m pyg_dss``):
+
+.. code-block:: console
 
     python -m pyg_dss train [--out DIR] [--epochs N] ...   # every option: train --help
     python -m pyg_dss predict CHECKPOINT FRAME FRAME ... [--plot OUT.png] [--json]

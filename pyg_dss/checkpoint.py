@@ -3,10 +3,26 @@ r"""Checkpoints that carry their model's configuration: a model saved with
 code of the caller's and no unsafe unpickling.
 
 A checkpoint is a plain dict of tensors and JSON-like data (loadable with
-``torch.load(..., weights_only=True)``)::
+``torch.load(..., weights_only=True)``): ``format``, ``model_class``,
+``model_config``, ``state_dict`` and the extra keys given to
+:func:`save_model`:
 
-    {"format": "pyg_dss.checkpoint/1", "model_class": "DSSNet",
-     "model_config": {...}, "state_dict": {...}, ...extra keys}
+.. testcode::
+
+    import torch
+    from pyg_dss.checkpoint import load_model, save_model
+    from pyg_dss.nn import DSSNet
+
+    save_model("model.pt", DSSNet(3, base="gcn", variant="dss-sum"), epoch=5)
+    checkpoint = torch.load("model.pt", weights_only=True)
+    print(checkpoint["format"], checkpoint["model_class"], checkpoint["epoch"])
+    model, checkpoint = load_model("model.pt")  # rebuilt from its configuration
+    print(type(model).__name__, checkpoint["model_config"]["variant"])
+
+.. testoutput::
+
+    pyg_dss.checkpoint/1 DSSNet 5
+    DSSNet dss-sum
 
 Any model class decorated with :func:`register_model` can be saved: it has a
 ``config`` property (a dict of plain values) and a ``from_config``

@@ -3,12 +3,33 @@ their :class:`~pyg_dss.layout.SetLayout`.
 
 The layout (dense or not, which graphs repeat) is found once per batch, in the
 loader's worker processes, instead of on every forward; batches that carry it
-can run under :func:`torch.compile`.  Everything else is PyG's loader::
+can run under :func:`torch.compile`.  Everything else is PyG's loader
+(``num_workers``, ``pin_memory``, samplers, ...):
 
+.. testcode::
+
+    import torch
+    from torch_geometric.data import Data
+    from pyg_dss.data import SetData
     from pyg_dss.loader import SetDataLoader
-    loader = SetDataLoader(dataset, batch_size=8, shuffle=True, num_workers=2)
-    for batch in loader:
-        loss = set_nll_loss(model(batch.to(device)), batch)
+    from pyg_dss.nn import DSSNet, set_nll_loss
+
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    def one_set():                         # 4 frames of a graph; frame 0 is the target
+        s = SetData.from_elements([Data(x=torch.randn(3, 3), edge_index=edge_index)
+                                   for _ in range(4)], corresponded=True)
+        s.y = torch.tensor([0])
+        return s
+
+    dataset = [one_set() for _ in range(6)]
+    model = DSSNet(3, base="gcn", variant="dss-sum")
+    for batch in SetDataLoader(dataset, batch_size=4, shuffle=True):
+        loss = set_nll_loss(model(batch), batch)
+    print(batch.num_sets, type(batch.set_layout).__name__)
+
+.. testoutput::
+
+    2 SetLayout
 """
 from __future__ import annotations
 

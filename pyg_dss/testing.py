@@ -7,19 +7,39 @@ each element of an uncorresponded set independently).  A layer is
 *equivariant* when acting on the input moves the output the same way, and
 *invariant* when the output does not move.
 
-Use it on your own base layer::
+Use it on your own base layer (here PyG's ``GraphConv``):
 
+.. testcode::
+
+    import torch
+    from torch_geometric.data import Data
+    from torch_geometric.nn import GraphConv
+    from pyg_dss.data import SetData
+    from pyg_dss.loader import SetDataLoader
+    from pyg_dss.nn import DSSConv
     from pyg_dss.testing import assert_equivariant
-    conv = DSSConv(MyConv(3, 16), MyConv(3, 16)).eval()
+
+    edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+    sets = [SetData.from_elements([Data(x=torch.randn(3, 3), edge_index=edge_index)
+                                   for _ in range(n)], corresponded=True) for n in (4, 5)]
+    batch = next(iter(SetDataLoader(sets, batch_size=2)))
+    conv = DSSConv(GraphConv(3, 16), GraphConv(3, 16)).eval()
     assert_equivariant(lambda b: conv(b.x, b.edge_index, b), batch, level="node")
 
 Sets of grid elements (dense tensors ``[B, n, C, *S]``, :mod:`pyg_dss.nn.dense`)
 have their sibling, :func:`assert_dense_equivariant`, with :math:`H` the cyclic
-translations of the grid and the same error report::
+translations of the grid and the same error report:
 
+.. testcode::
+
+    import torch
+    from torch.nn import Conv2d
+    from pyg_dss.nn import DenseDSSConv, to_dense_sets
     from pyg_dss.testing import assert_dense_equivariant
+
     layer = DenseDSSConv(Conv2d(3, 16, 3, padding=1, padding_mode="circular"),
                          Conv2d(3, 16, 3, padding=1, padding_mode="circular"))
+    x, mask = to_dense_sets([torch.randn(4, 3, 8, 8), torch.randn(2, 3, 8, 8)])
     assert_dense_equivariant(layer, x, mask, level="element-grid")
 """
 from __future__ import annotations

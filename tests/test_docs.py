@@ -65,16 +65,23 @@ def test_links_to_torch_and_pyg_by_pattern() -> None:
 
 
 def test_a_python_block_that_does_not_run_fails_the_build(tmp_path: Path) -> None:
+    """On a page and in a docstring of an API page alike."""
     src = tmp_path / "src"
-    src.mkdir()
+    (src / "api").mkdir(parents=True)
+    (tmp_path / "docmod.py").write_text(
+        '"""A module.\n\n.. testcode::\n\n   x = 1\n\nLayout:\n\n'
+        '.. code-block:: text\n\n   root/\n\nNot run::\n\n   y = 2\n"""\n')
     (src / "conf.py").write_text(
         f"import sys\nsys.path.insert(0, {str(DOCS / '_ext')!r})\n"
-        "extensions = ['sphinx.ext.doctest', 'executed']\n")
+        f"sys.path.insert(0, {str(tmp_path)!r})\n"
+        "extensions = ['sphinx.ext.autodoc', 'sphinx.ext.doctest', 'executed']\n")
     (src / "index.rst").write_text(
         "Page\n====\n\n.. testcode::\n\n   x = 1\n\nA shell command:\n\n"
         ".. code-block:: console\n\n   pip install pyg-dss\n\n"
-        "Not run::\n\n   y = 2\n")
+        "Not run::\n\n   y = 2\n\n.. toctree::\n\n   api/docmod\n")
+    (src / "api" / "docmod.rst").write_text("docmod\n======\n\n.. automodule:: docmod\n")
     res = sphinx_build("html", src, tmp_path / "out")
     assert res.returncode != 0
     assert "index.rst:16" in res.stderr and "does not run" in res.stderr
-    assert res.stderr.count("does not run") == 1, res.stderr
+    assert "docstring of docmod:15" in res.stderr, res.stderr
+    assert res.stderr.count("does not run") == 2, res.stderr

@@ -4,7 +4,10 @@ A Python block must be a ``testcode`` / ``doctest`` block (run by
 ``sphinx-build -b doctest``) or a ``literalinclude`` of a figure script
 (run by :mod:`figures` before the pages are read). Any other Python block,
 including a bare ``::`` block, is a warning, and the build runs with
-warnings as errors. Shell commands go into ``.. code-block:: console``.
+warnings as errors. This holds on every page, the API pages generated from
+the docstrings included: an example in a docstring is a ``testcode`` block
+too. Shell commands go into ``.. code-block:: console``, file layouts and
+other text into ``.. code-block:: text``.
 """
 from __future__ import annotations
 
@@ -29,8 +32,6 @@ def is_executed(node: nodes.literal_block, figures: Path) -> bool:
 
 
 def check_blocks(app: Sphinx, doctree: nodes.document) -> None:
-    if app.env.docname.startswith("api/"):  # docstrings: checked by the tests of the code
-        return
     figures = (Path(app.srcdir) / "figures").resolve()
     for node in doctree.findall(nodes.literal_block):
         language = node.get("language", "default")

@@ -61,12 +61,24 @@ class SetData(Data):
     attributes.  Build one with :meth:`from_elements`, split it with
     :meth:`to_elements`, check one with :meth:`validate`.
 
-    Example::
+    Example:
 
-        frames = [Data(x=torch.randn(100, 3), edge_index=ei) for _ in range(7)]
+    .. testcode::
+
+        import torch
+        from torch_geometric.data import Data
+        from torch_geometric.loader import DataLoader
+        from pyg_dss.data import SetData
+
+        edge_index = torch.tensor([[0, 1, 1, 2], [1, 0, 2, 1]])
+        frames = [Data(x=torch.randn(3, 3), edge_index=edge_index) for _ in range(7)]
         s = SetData.from_elements(frames, corresponded=True)
         batch = next(iter(DataLoader([s, s], batch_size=2)))
-        batch.element_index.max()  # tensor(13): elements of both sets
+        print(batch.element_index.max())  # elements of both sets
+
+    .. testoutput::
+
+        tensor(13)
     """
     #: The attributes a set owns (its structure); everything else is data.
     set_keys = SET_KEYS

@@ -40,7 +40,14 @@ does not load with ``weights_only=True`` (never unpickled further: delete the
 folder); items with NaN or inf in a floating-point attribute; an empty item
 list. Temporary files of interrupted saves in ``processed`` are removed.
 
-Writing a subclass::
+Writing a subclass (here the raw file lists the sizes of the meshes):
+
+.. testcode::
+
+    import os
+    import torch
+    from torch_geometric.data import Data
+    from pyg_dss.datasets import CachedInMemoryDataset
 
     class MyMeshes(CachedInMemoryDataset):
         cache_version = 1                 # bump when process() output changes
@@ -52,18 +59,34 @@ Writing a subclass::
                              force_reload=force_reload)
             self.load(self.processed_paths[0])
 
-        raw_file_names = ["meshes.h5"]
+        raw_file_names = ["sizes.txt"]
         processed_file_names = "meshes.pt"   # exactly one file
 
         def cache_options(self):
             return {"scale": self.scale}
 
         def download(self):               # called when raw files are missing
-            raise FileNotFoundError(f"Put meshes.h5 into {self.raw_dir}.")
+            raise FileNotFoundError(f"Put sizes.txt into {self.raw_dir}.")
 
         def process(self):
-            data_list = [...]             # apply self.pre_filter / self.pre_transform
+            with open(self.raw_paths[0]) as f:
+                data_list = [Data(x=self.scale * torch.ones(int(n), 3))
+                             for n in f.read().split()]
+            if self.pre_filter is not None:
+                data_list = [d for d in data_list if self.pre_filter(d)]
+            if self.pre_transform is not None:
+                data_list = [self.pre_transform(d) for d in data_list]
             self.save(data_list, self.processed_paths[0])
+
+    os.makedirs("meshes/raw")
+    with open("meshes/raw/sizes.txt", "w") as f:
+        f.write("4 5 6")
+    meshes = MyMeshes("meshes", scale=2.0)   # processed once, then read from the cache
+    print(len(meshes), meshes[1].num_nodes, meshes[1].x[0, 0].item())
+
+.. testoutput::
+
+    3 5 2.0
 """
 from __future__ import annotations
 

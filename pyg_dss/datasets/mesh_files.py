@@ -1,6 +1,8 @@
 r"""A user's own mesh sequences and point clouds, read from a folder of files.
 
-Layout::
+Layout:
+
+.. code-block:: text
 
     root/
       <sequence>/          one folder per sequence (its name is the sequence name)

@@ -41,10 +41,23 @@ class RunFolderBusyError(UsageError):
 class RunFolder:
     r"""The output folder of one run, locked while the run uses it.
 
-    Use it as a context manager (or call :meth:`acquire` / :meth:`release`)::
+    Use it as a context manager (or call :meth:`acquire` / :meth:`release`):
 
-        with RunFolder("runs/a", resume=args.resume, overwrite=args.overwrite):
-            ...  # train, write files into runs/a
+    .. testcode::
+
+        import os
+        from pyg_dss.train.folder import RunFolder
+
+        with RunFolder("runs/a", resume=False, overwrite=False) as folder:
+            print(os.path.exists(folder.lock_path))   # locked while the run lasts
+            with open("runs/a/metrics.json", "w") as f:   # train, write files into runs/a
+                f.write("{}")
+        print(os.listdir("runs/a"), RunFolder("runs/a").holds_run())
+
+    .. testoutput::
+
+        True
+        ['metrics.json'] True
 
     Args:
         path: the folder (created if missing).
