@@ -244,11 +244,12 @@ def markdown(results: Dict[str, Any]) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--out", default="gpu_check", help="folder of gpu_check.json / .md")
     p.add_argument("--tiny", action="store_true", help="every part on tiny inputs")
     p.add_argument("--parts", nargs="+", choices=[n for n, *_ in PARTS],
-                   default=[n for n, *_ in PARTS])
+                   default=[n for n, *_ in PARTS], help="the parts to run (see the list above)")
     p.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
                    help="cpu: run every part on the CPU instead of skipping it (to check "
                         "this script itself; timings mean nothing there)")

@@ -466,27 +466,32 @@ def report(results: Dict, args) -> str:
 
 
 def main(argv: Optional[List[str]] = None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--workloads", nargs="+", choices=list(MODELS), default=list(MODELS))
+    p = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--workloads", nargs="+", choices=list(MODELS), default=list(MODELS),
+                   help="the graphs of the training part (see the list above)")
     p.add_argument("--molecules", type=int, default=1024,
                    help="random molecules per epoch (ZINC-12k trains on 10,000)")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--warmup", type=int, default=1)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--no-memory", dest="memory", action="store_false")
-    p.add_argument("--json", default=None)
+    p.add_argument("--repeats", type=int, default=3, help="timed rounds (the median is shown)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds before them")
+    p.add_argument("--device", default="cpu", help="where the models train (cpu or cuda)")
+    p.add_argument("--no-memory", dest="memory", action="store_false",
+                   help="skip the peak-memory measurement (a child process per model)")
+    p.add_argument("--json", default=None, help="also write the raw numbers to this file")
     p.add_argument("--parts", nargs="+", choices=["training", "construction", "dataset"],
                    default=["training", "construction", "dataset"],
                    help="training epochs per model, bag construction per graph size, bags "
                         "at dataset scale")
     p.add_argument("--sizes", nargs="+", type=int, default=[10, 25, 50, 100, 200, 500],
                    help="graph sizes (atoms) of the construction timings")
-    p.add_argument("--build-rounds", type=int, default=3)
+    p.add_argument("--build-rounds", type=int, default=3,
+                   help="rounds of the construction timings (the best is shown)")
     p.add_argument("--no-reference", dest="reference", action="store_false",
                    help="skip the subgraph-by-subgraph reference construction")
     p.add_argument("--dataset-graphs", type=int, default=12_000,
                    help="generated molecules of the dataset-scale part (ZINC-12k: 12,000)")
-    p.add_argument("--dataset-steps", type=int, default=5)
+    p.add_argument("--dataset-steps", type=int, default=5,
+                   help="training steps timed on the stored and on-the-fly bags")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1,
                    help="processes building the stored bags")
     p.add_argument("--_memory-child", nargs=2, default=None, help=argparse.SUPPRESS)

@@ -15,7 +15,8 @@ from pyg_dss.data import SetData
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=" ".join(__doc__.split("\n\n")[0].split()),
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--nodes", type=int, default=60_000,
                         help="nodes of the bag (elements of 3 nodes on a graph of as many "
                              "vertices)")
